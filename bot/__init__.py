@@ -1,0 +1,1 @@
+"""The chat side of Xiaoqi: values, router, handlers, transports and the application."""

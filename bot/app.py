@@ -1,0 +1,162 @@
+"""The application: one object that turns incoming events into replies, the same on every transport."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot import replies
+from bot.router import Context, Router
+from bot.values import Incoming, MessageKind, Outgoing
+from groups.messages import Message, capture_message
+from groups.models import ChatGroup, Person
+from xiaoqi.db import make_engine, migrate, session_scope
+from xiaoqi.errors import XiaoqiError
+from xiaoqi.scheduling import Job, next_run
+from xiaoqi.settings import Settings
+
+log = logging.getLogger(__name__)
+CLASSIFIED_KINDS = frozenset({MessageKind.TEXT})
+
+
+class MessageLabels(Protocol):
+    intent: str
+    category: str
+    sentiment: str
+
+    @property
+    def confidence(self) -> float: ...
+
+
+class Classifier(Protocol):
+    def classify_batch(self, texts: Sequence[str]) -> Sequence[MessageLabels]: ...
+
+
+@dataclass
+class App:
+    """Holds the wiring; all state that matters lives in the database, so a restart loses nothing."""
+
+    settings: Settings
+    engine: Engine
+    router: Router
+    jobs: Sequence[Job] = ()
+    classifier: Classifier | None = None
+    clock: datetime | None = field(default=None, init=False)
+    _baseline: datetime | None = field(default=None, init=False)
+
+    def advance(self, now: datetime) -> list[Outgoing]:
+        """Move the clock to `now`, running everything due by then in time order."""
+        if self._baseline is None:
+            self._baseline = now
+        if self.clock is not None and now <= self.clock:
+            return []
+        self.clock = now
+        sent: list[Outgoing] = []
+        failed: set[str] = set()
+        while True:
+            with session_scope(self.engine) as session:
+                jobs = [job for job in self.jobs if job.name not in failed]
+                due = next_run(session, jobs, self._baseline, now)
+                if due is None:
+                    return sent
+                at, job = due
+                try:
+                    with session.begin_nested():
+                        produced = job.run(session, at)
+                except Exception:
+                    log.exception("scheduled job %s failed at %s", job.name, at.isoformat())
+                    failed.add(job.name)
+                    continue
+            sent.extend(_stamp(produced, at))
+
+    def classify(self, texts: Sequence[str]) -> list[MessageLabels | None]:
+        if self.classifier is None or not texts:
+            return [None] * len(texts)
+        return list(self.classifier.classify_batch(texts))
+
+    def handle(self, incoming: Incoming, labels: MessageLabels | None = None) -> list[Outgoing]:
+        """Capture, label and answer one event; one bad message never stops the bot."""
+        sent = self.advance(incoming.at)
+        with session_scope(self.engine) as session:
+            captured = capture_message(
+                session,
+                platform_id=incoming.message_id,
+                kind=incoming.kind,
+                group_id=incoming.group_id,
+                sender_id=incoming.sender_id,
+                sender_name=incoming.sender_name,
+                text=incoming.text,
+                mentions=incoming.mentions,
+                sent_at=incoming.at,
+                now=self.clock or incoming.at,
+            )
+            message_pk = captured.message.id
+        if not captured.needs_handling:
+            log.debug("message %s already handled", incoming.message_id)
+            return sent
+        with session_scope(self.engine) as session:
+            message = session.get(Message, message_pk)
+            assert message is not None
+            if labels is None and incoming.kind in CLASSIFIED_KINDS:
+                labels = self.classify([message.text])[0]
+            if labels is not None:
+                message.intent, message.category = labels.intent, labels.category
+                message.sentiment, message.confidence = labels.sentiment, labels.confidence
+            answer = self._dispatch(session, incoming, message)
+            message.handled_at = incoming.at
+        return sent + _stamp(answer, incoming.at)
+
+    def _dispatch(self, session: Session, incoming: Incoming, message: Message) -> list[Outgoing]:
+        sender = session.get(Person, incoming.sender_id)
+        assert sender is not None
+        group = session.get(ChatGroup, incoming.group_id) if incoming.group_id else None
+        ctx = Context(self, session, incoming.at, incoming, sender, group)
+        parsed = self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name)
+        addressed = incoming.is_private or self.settings.bot_id in incoming.mentions
+        try:
+            with session.begin_nested():
+                if parsed is not None:
+                    answer = self.router.dispatch_command(ctx, parsed)
+                else:
+                    answer = self.router.dispatch_message(ctx)
+        except XiaoqiError as error:
+            answer = [ctx.reply(str(error))]
+        except Exception:
+            log.exception("handling message %s failed", incoming.message_id)
+            message.failed = True
+            answer = [ctx.reply(replies.APOLOGY)] if addressed or parsed is not None else []
+        if not answer and addressed and parsed is None and incoming.kind is MessageKind.TEXT:
+            answer = [ctx.reply(replies.GREETING)]
+        return answer
+
+
+def _stamp(produced: Sequence[object], at: datetime) -> list[Outgoing]:
+    return [replace(out, at=out.at or at) for out in produced if isinstance(out, Outgoing)]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    classifier: Classifier | None = None,
+    jobs: Sequence[Job] = (),
+    router: Router | None = None,
+) -> App:
+    """Build everything: database (migrated), router with every handler, jobs, classifier."""
+    from bot.handlers import build_router
+
+    engine = engine or make_engine(settings.database_url)
+    migrate(engine)
+    return App(
+        settings=settings,
+        engine=engine,
+        router=router or build_router(),
+        jobs=jobs,
+        classifier=classifier,
+    )

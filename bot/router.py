@@ -1,0 +1,197 @@
+"""Declared commands and message handlers; the router parses, checks roles and dispatches."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot import replies
+from bot.values import Incoming, MessageKind, Outgoing
+from groups.models import ROLE_LABELS, ChatGroup, Person, Role
+from xiaoqi.errors import XiaoqiError
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+Handler = Callable[..., Any]
+ALL_ROLES = frozenset(Role)
+COMMAND_PREFIXES = ("#", "＃", "/")
+_MENTION_SPACE = re.compile(r"^[\s\u2005\u00a0]+")
+
+
+class UsageError(XiaoqiError):
+    """The command was called wrongly; the router answers with its usage line."""
+
+
+@dataclass
+class Context:
+    """Everything a handler may ask for by naming it as a parameter."""
+
+    app: App
+    session: Session
+    now: datetime
+    message: Incoming
+    sender: Person
+    group: ChatGroup | None
+    args: str = ""
+
+    def reply(self, text: str) -> Outgoing:
+        """An answer to the sender: @-mentioning them in a group, privately otherwise."""
+        if self.message.group_id is not None:
+            return Outgoing(text=text, group_id=self.message.group_id, mentions=(self.sender.id,))
+        return Outgoing(text=text, to_id=self.sender.id)
+
+
+@dataclass(frozen=True)
+class Command:
+    names: tuple[str, ...]
+    roles: frozenset[Role]
+    usage: str
+    summary: str
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class MessageHandler:
+    handler: Handler
+    kinds: frozenset[MessageKind]
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str
+    args: str
+    explicit: bool  # written with a # prefix (as opposed to a word after @小棲)
+
+
+def _call(handler: Handler, ctx: Context) -> Any:
+    """Call a handler with only the parameters it declares (aiogram style)."""
+    available = {
+        "ctx": ctx,
+        "app": ctx.app,
+        "session": ctx.session,
+        "now": ctx.now,
+        "message": ctx.message,
+        "sender": ctx.sender,
+        "group": ctx.group,
+        "args": ctx.args,
+    }
+    params = inspect.signature(handler).parameters
+    return handler(**{name: available[name] for name in params})
+
+
+def _as_outgoing(ctx: Context, result: Any) -> list[Outgoing]:
+    if result is None:
+        return []
+    if isinstance(result, str):
+        return [ctx.reply(result)]
+    if isinstance(result, Outgoing):
+        return [result]
+    return list(result)
+
+
+@dataclass
+class Router:
+    """Holds commands and message handlers; routers compose with `include`."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    message_handlers: list[MessageHandler] = field(default_factory=list)
+
+    def command(
+        self,
+        *names: str,
+        usage: str,
+        summary: str,
+        roles: Iterable[Role] = ALL_ROLES,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            cmd = Command(tuple(names), frozenset(roles), usage, summary, handler)
+            for name in names:
+                if name in self.commands:
+                    raise ValueError(f"command name {name!r} declared twice")
+                self.commands[name] = cmd
+            return handler
+
+        return register
+
+    def on_message(
+        self, kinds: Iterable[MessageKind] = (MessageKind.TEXT,)
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.message_handlers.append(MessageHandler(handler, frozenset(kinds)))
+            return handler
+
+        return register
+
+    def include(self, other: Router) -> None:
+        for cmd in {id(c): c for c in other.commands.values()}.values():
+            for name in cmd.names:
+                if name in self.commands:
+                    raise ValueError(f"command name {name!r} declared twice")
+                self.commands[name] = cmd
+        self.message_handlers.extend(other.message_handlers)
+
+    def unique_commands(self) -> list[Command]:
+        return list({id(c): c for c in self.commands.values()}.values())
+
+    def parse(self, message: Incoming, bot_id: str, bot_name: str) -> ParsedCommand | None:
+        """A command is '#名称 参数', or a command word right after @小棲 or in a private chat."""
+        text = message.text.strip()
+        addressed = message.is_private or bot_id in message.mentions
+        for prefix in (f"@{bot_name}", f"@{bot_id}"):
+            if text.startswith(prefix):
+                text = _MENTION_SPACE.sub("", text[len(prefix) :])
+                addressed = True
+                break
+        explicit = text.startswith(COMMAND_PREFIXES)
+        if explicit:
+            text = text[1:].lstrip()
+        elif not addressed:
+            return None
+        name, _, args = text.partition(" ")
+        if not name:
+            return None
+        name, args = name.strip(), args.strip()
+        if name.lower() in self.commands:
+            name = name.lower()
+        if name in self.commands or explicit:
+            return ParsedCommand(name, args, explicit)
+        return None
+
+    def dispatch_command(self, ctx: Context, parsed: ParsedCommand) -> list[Outgoing]:
+        cmd = self.commands.get(parsed.name)
+        if cmd is None:
+            if ctx.sender.role.is_staff or ctx.message.is_private:
+                return [ctx.reply(replies.UNKNOWN_COMMAND.format(name=parsed.name))]
+            return []
+        if ctx.sender.role not in cmd.roles:
+            allowed = "、".join(ROLE_LABELS[r] for r in Role if r in cmd.roles)
+            return [ctx.reply(replies.NOT_ALLOWED.format(roles=allowed))]
+        ctx.args = parsed.args
+        try:
+            return _as_outgoing(ctx, _call(cmd.handler, ctx))
+        except UsageError as error:
+            usage = replies.USAGE.format(usage=cmd.usage)
+            return [ctx.reply(f"{error}\n{usage}" if str(error) else usage)]
+
+    def dispatch_message(self, ctx: Context) -> list[Outgoing]:
+        """Offer the message to each handler in order; the first that answers wins."""
+        for entry in self.message_handlers:
+            if ctx.message.kind in entry.kinds:
+                result = _as_outgoing(ctx, _call(entry.handler, ctx))
+                if result:
+                    return result
+        return []
+
+    def help_lines(self, role: Role) -> Sequence[str]:
+        return [
+            f"#{cmd.names[0]}：{cmd.summary}"
+            for cmd in self.unique_commands()
+            if role in cmd.roles
+        ]

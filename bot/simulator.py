@@ -1,0 +1,138 @@
+"""The scripted simulator: JSON-lines events in, JSON-lines bot messages out, time from the events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+from bot.app import App
+from bot.values import Incoming, MessageKind, Outgoing
+from xiaoqi.clock import iso_local, parse_time
+
+log = logging.getLogger(__name__)
+KINDS = ", ".join(kind.value for kind in MessageKind)
+KNOWN_FIELDS = {"at", "group", "to", "from", "text", "name", "kind", "mentions", "id", "tick"}
+
+
+class EventError(ValueError):
+    """A malformed event line; the text says what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: datetime
+
+
+Event = Incoming | Tick
+
+
+def _text_field(obj: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise EventError(f'missing "{key}"')
+        return None
+    if not isinstance(value, str):
+        raise EventError(f'"{key}" must be a string')
+    return value
+
+
+def parse_event(line: str, line_no: int, bot_id: str) -> Event:
+    """Validate one line of the simulator's input format."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise EventError(f"not valid JSON ({error.msg})") from error
+    if not isinstance(obj, dict):
+        raise EventError("each line must be a JSON object")
+    unknown = set(obj) - KNOWN_FIELDS
+    if unknown:
+        raise EventError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    at_text = _text_field(obj, "at", required=True)
+    assert at_text is not None
+    try:
+        at = parse_time(at_text)
+    except ValueError as error:
+        raise EventError(f'"at" is not an ISO-8601 time: {at_text!r}') from error
+    if obj.get("tick") is not None:
+        if obj["tick"] is not True or set(obj) - {"at", "tick"}:
+            raise EventError('a tick line is exactly {"at": ..., "tick": true}')
+        return Tick(at)
+    sender = _text_field(obj, "from", required=True)
+    group, to = _text_field(obj, "group"), _text_field(obj, "to")
+    if (group is None) == (to is None):
+        raise EventError('give exactly one of "group" or "to"')
+    if to is not None and to != bot_id:
+        raise EventError(f'"to" must be "{bot_id}" (private chat with the bot)')
+    kind_text = _text_field(obj, "kind") or MessageKind.TEXT.value
+    try:
+        kind = MessageKind(kind_text)
+    except ValueError as error:
+        raise EventError(f'"kind" must be one of: {KINDS}') from error
+    text = _text_field(obj, "text", required=kind is MessageKind.TEXT) or ""
+    mentions = obj.get("mentions", [])
+    if not isinstance(mentions, list) or not all(isinstance(m, str) for m in mentions):
+        raise EventError('"mentions" must be a list of member ids')
+    message_id = _text_field(obj, "id")
+    if message_id is None:
+        digest = hashlib.sha1(f"{line_no}:{line.strip()}".encode()).hexdigest()[:16]
+        message_id = f"sim-{digest}"
+    elif not message_id:
+        raise EventError('"id" must not be empty')
+    assert sender is not None
+    if not sender:
+        raise EventError('"from" must not be empty')
+    return Incoming(
+        message_id=message_id,
+        sender_id=sender,
+        sender_name=_text_field(obj, "name") or "",
+        text=text,
+        at=at,
+        group_id=group,
+        kind=kind,
+        mentions=tuple(mentions),
+    )
+
+
+def output_record(out: Outgoing) -> dict[str, Any]:
+    assert out.at is not None
+    return {
+        "at": iso_local(out.at),
+        "group": out.group_id,
+        "to": out.to_id,
+        "text": out.text,
+        "mentions": list(out.mentions),
+    }
+
+
+@dataclass
+class SimulationResult:
+    events: int = 0
+    skipped: int = 0
+    sent: int = 0
+
+
+def run_simulation(app: App, lines: Iterable[str], out: TextIO, errors: TextIO) -> SimulationResult:
+    """Replay events in file order; due work runs before the event that passes its time."""
+    result = SimulationResult()
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = parse_event(line, line_no, app.settings.bot_id)
+        except EventError as error:
+            errors.write(f"line {line_no}: {error}; skipped\n")
+            result.skipped += 1
+            continue
+        result.events += 1
+        produced = app.advance(event.at) if isinstance(event, Tick) else app.handle(event)
+        for message in produced:
+            out.write(json.dumps(output_record(message), ensure_ascii=False) + "\n")
+        result.sent += len(produced)
+    out.flush()
+    return result

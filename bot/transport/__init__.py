@@ -1,0 +1,1 @@
+"""Transports turn platform events into Incoming values and send Outgoing ones."""

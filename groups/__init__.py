@@ -1,0 +1,1 @@
+"""The district registry, group members and message capture."""

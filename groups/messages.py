@@ -1,0 +1,153 @@
+"""Message capture: every message the bot sees is stored once, keyed by its platform id."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, Text, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from groups.models import ChatGroup, Membership, Person, Role
+from xiaoqi.privacy import mask_private_numbers
+from xiaoqi.db import StrEnumType, UTCDateTime
+
+log = logging.getLogger(__name__)
+MAX_STORED_CHARS = 20_000
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    VOICE = "voice"
+    VIDEO = "video"
+    FILE = "file"
+    LINK = "link"
+    MINIPROGRAM = "miniprogram"
+    RECALL = "recall"
+    JOIN = "join"
+    LEAVE = "leave"
+
+
+class Message(SQLModel, table=True):
+    """One captured message; `text` is the masked copy kept for analysis, `raw_text` is staff-only."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: str = Field(unique=True, max_length=200)
+    kind: MessageKind = Field(default=MessageKind.TEXT, index=True, sa_type=StrEnumType(MessageKind))
+    group_id: str | None = Field(default=None, foreign_key="chat_group.id", index=True)
+    sender_id: str = Field(foreign_key="person.id", index=True)
+    sender_name: str = ""
+    private: bool = False
+    raw_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sent_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed: bool = False
+    intent: str | None = Field(default=None, index=True)
+    category: str | None = Field(default=None, index=True)
+    sentiment: str | None = None
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What capture found: the stored row and whether it still needs handling."""
+
+    message: Message
+    needs_handling: bool
+
+
+def _ensure_group(session: Session, group_id: str) -> ChatGroup:
+    group = session.get(ChatGroup, group_id)
+    if group is None:
+        log.info("recording unregistered group %s", group_id)
+        group = ChatGroup(id=group_id, registered=False)
+        session.add(group)
+        session.flush()
+    return group
+
+
+def _ensure_member(
+    session: Session, sender_id: str, sender_name: str, group: ChatGroup | None, at: datetime
+) -> Person:
+    person = session.get(Person, sender_id)
+    if person is None:
+        person = Person(
+            id=sender_id,
+            name=sender_name,
+            role=Role.RESIDENT,
+            community_id=group.community_id if group else None,
+            registered=False,
+            first_seen_at=at,
+        )
+        session.add(person)
+        session.flush()
+    elif person.community_id is None and group is not None and group.community_id:
+        person.community_id = group.community_id
+    if not person.registered and sender_name and person.name != sender_name:
+        person.name = sender_name
+    if group is not None and session.get(Membership, (person.id, group.id)) is None:
+        session.add(Membership(person_id=person.id, group_id=group.id))
+    return person
+
+
+def capture_message(
+    session: Session,
+    *,
+    platform_id: str,
+    kind: MessageKind,
+    group_id: str | None,
+    sender_id: str,
+    sender_name: str,
+    text: str,
+    mentions: tuple[str, ...],
+    sent_at: datetime,
+    now: datetime,
+) -> Capture:
+    """Store a message unless its platform id is already known; safe against concurrent writers."""
+    existing = session.exec(select(Message).where(Message.platform_id == platform_id)).first()
+    if existing is not None:
+        return Capture(existing, needs_handling=existing.handled_at is None)
+    group = _ensure_group(session, group_id) if group_id else None
+    _ensure_member(session, sender_id, sender_name, group, sent_at)
+    if group is not None and kind in (MessageKind.JOIN, MessageKind.LEAVE):
+        membership = session.get(Membership, (sender_id, group.id))
+        if membership is not None:
+            membership.active = kind is MessageKind.JOIN
+    raw = text[:MAX_STORED_CHARS]
+    message = Message(
+        platform_id=platform_id,
+        kind=kind,
+        group_id=group_id,
+        sender_id=sender_id,
+        sender_name=sender_name,
+        private=group_id is None,
+        raw_text=raw,
+        text=mask_private_numbers(raw),
+        mentions=list(mentions),
+        sent_at=sent_at,
+        received_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        log.info("message %s was captured concurrently", platform_id)
+        existing = session.exec(select(Message).where(Message.platform_id == platform_id)).one()
+        return Capture(existing, needs_handling=False)
+    return Capture(message, needs_handling=True)
+
+
+def count_messages(session: Session, *, group_id: str | None = None, since: datetime | None = None) -> int:
+    query = select(func.count()).select_from(Message)
+    if group_id is not None:
+        query = query.where(Message.group_id == group_id)
+    if since is not None:
+        query = query.where(Message.sent_at >= since)
+    return int(session.exec(query).one())

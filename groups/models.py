@@ -1,0 +1,107 @@
+"""Registry tables: district -> streets -> communities -> grids and groups, people, routing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from xiaoqi.db import StrEnumType, UTCDateTime
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    SOCIAL_WORKER = "social_worker"
+    GRID_WORKER = "grid_worker"
+    LEADER = "leader"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.RESIDENT
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.RESIDENT: "居民",
+    Role.SOCIAL_WORKER: "社工",
+    Role.GRID_WORKER: "网格员",
+    Role.LEADER: "领导",
+    Role.ADMIN: "管理员",
+}
+STAFF_ROLES = frozenset(r for r in Role if r.is_staff)
+
+
+class District(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+
+
+class Street(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    district_id: str = Field(foreign_key="district.id", index=True)
+
+
+class Community(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    street_id: str = Field(foreign_key="street.id", index=True)
+
+
+class Grid(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    community_id: str = Field(foreign_key="community.id", index=True)
+
+
+class ChatGroup(SQLModel, table=True):
+    """A WeChat group; groups the registry doesn't know are recorded with no community."""
+
+    __tablename__ = "chat_group"
+    id: str = Field(primary_key=True)
+    name: str = ""
+    community_id: str | None = Field(default=None, foreign_key="community.id", index=True)
+    grid_id: str | None = Field(default=None, foreign_key="grid.id")
+    registered: bool = True
+
+
+class Department(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    name: str
+    street_id: str | None = Field(default=None, foreign_key="street.id")
+    contact_id: str | None = None
+
+
+class Person(SQLModel, table=True):
+    """A member known by platform contact id; `registered` is False when first seen in a group."""
+
+    id: str = Field(primary_key=True)
+    name: str = ""
+    role: Role = Field(default=Role.RESIDENT, index=True, sa_type=StrEnumType(Role))
+    community_id: str | None = Field(default=None, foreign_key="community.id", index=True)
+    grid_id: str | None = Field(default=None, foreign_key="grid.id")
+    household: str | None = None
+    registered: bool = True
+    first_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Membership(SQLModel, table=True):
+    person_id: str = Field(foreign_key="person.id", primary_key=True)
+    group_id: str = Field(foreign_key="chat_group.id", primary_key=True, index=True)
+    active: bool = True
+
+
+class RoutingRule(SQLModel, table=True):
+    """Category -> handler; community_id None is the district default, category 'default' the fallback."""
+
+    __tablename__ = "routing_rule"
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: str | None = Field(default=None, foreign_key="community.id", index=True)
+    category: str
+    handler_role: Role | None = Field(default=None, sa_type=StrEnumType(Role))
+    department_id: str | None = Field(default=None, foreign_key="department.id")

@@ -1,0 +1,80 @@
+"""Shared fixtures: settings in a temp dir, and the database backends every storage test runs on."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.app import App, create_app
+from groups.registry import load_registry
+from xiaoqi.clock import SHANGHAI
+from xiaoqi.db import session_scope
+from xiaoqi.settings import Settings
+
+TESTS = Path(__file__).resolve().parent
+REGISTRY = TESTS / "data" / "registry.yaml"
+SHARED_DATA = TESTS.parent.parent / "shared" / "data"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "XIAOQI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+START = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
+
+
+def require_or_skip(reason: str) -> None:
+    """Skip locally when an outside resource is missing, but fail in CI, where it must exist."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must not skip this test)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[str]:
+    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as error:  # noqa: BLE001
+        engine.dispose()
+        require_or_skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error.__class__.__name__}")
+    engine.dispose()
+    yield POSTGRES_ADMIN_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'xiaoqi.db'}"
+        return
+    admin_url = request.getfixturevalue("postgres_admin")
+    name = f"xiaoqi_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings.from_env(database_url=db_url, cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[App]:
+    """The application with the test registry loaded and no classifier (core behaviour only)."""
+    application = create_app(settings)
+    with session_scope(application.engine) as session:
+        load_registry(session, REGISTRY)
+    yield application
+    application.engine.dispose()

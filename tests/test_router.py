@@ -1,0 +1,92 @@
+"""Commands as users meet them: roles checked by the router, usage lines, errors isolated."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.app import App
+from bot.router import Router, UsageError
+from bot.transport.memory import MemoryTransport
+from bot.values import MessageKind, Outgoing
+
+from .conftest import START
+
+
+@pytest.fixture
+def bot(app: App) -> MemoryTransport:
+    return MemoryTransport(app, START)
+
+
+async def test_resident_cannot_use_a_staff_command(bot: MemoryTransport) -> None:
+    (reply,) = await bot.say("#统计", sender="wxid_r1", group="g1@chatroom")
+    assert reply.text == "抱歉，这个命令只有社工、网格员、领导、管理员可以使用。"
+    assert reply.mentions == ("wxid_r1",) and reply.group_id == "g1@chatroom"
+
+
+async def test_staff_get_group_statistics(bot: MemoryTransport) -> None:
+    await bot.say("早上好", sender="wxid_r1", group="g1@chatroom")
+    await bot.say("", sender="wxid_r1", group="g1@chatroom", kind=MessageKind.IMAGE)
+    (reply,) = await bot.say("＃统计", sender="wxid_sg", group="g1@chatroom")
+    assert reply.text == "幸福1-5栋群今天共 3 条消息（文字 2，图片 1），2 人发言。"
+
+
+async def test_malformed_command_gets_its_usage_line(bot: MemoryTransport) -> None:
+    (reply,) = await bot.say("#统计 去年", sender="wxid_sg", group="g1@chatroom")
+    assert reply.text == "不认识“去年”，可以用：今天、本周、本月。\n用法：#统计 [今天|本周|本月]"
+
+
+async def test_help_lists_only_what_the_role_may_use(bot: MemoryTransport) -> None:
+    (resident,) = await bot.say("@小棲 帮助", sender="wxid_r1", group="g1@chatroom", mentions=("xiaoqi",))
+    (staff,) = await bot.say("帮助", sender="wxid_sg")
+    assert "#帮助" in resident.text and "#统计" not in resident.text
+    assert "#统计" in staff.text and staff.to_id == "wxid_sg" and staff.group_id is None
+
+
+async def test_unknown_command_answers_staff_and_private_chats_but_not_group_residents(bot: MemoryTransport) -> None:
+    assert await bot.say("#今天天气真好", sender="wxid_r1", group="g1@chatroom") == []
+    (staff,) = await bot.say("#统记", sender="wxid_sg", group="g1@chatroom")
+    assert staff.text == "没有“统记”这个命令。发送“帮助”可以看到能用的命令。"
+
+
+async def test_plain_group_chatter_gets_no_reply(bot: MemoryTransport) -> None:
+    assert await bot.say("哈哈 今天太阳真好", sender="wxid_r1", group="g1@chatroom") == []
+
+
+async def test_mentioning_the_bot_gets_a_greeting(bot: MemoryTransport) -> None:
+    (reply,) = await bot.say("@小棲 你好呀", sender="wxid_r1", group="g1@chatroom", mentions=("xiaoqi",))
+    assert reply.text.startswith("您好，我是小棲")
+
+
+async def test_a_crashing_handler_apologises_logs_and_does_not_stop_the_bot(
+    app: App, bot: MemoryTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    extra = Router()
+
+    @extra.command("坏了", usage="#坏了", summary="always fails")
+    def broken() -> str:
+        raise RuntimeError("boom")
+
+    @extra.command("用法", usage="#用法 数字", summary="needs a number")
+    def needs_number(args: str) -> str:
+        if not args.isdigit():
+            raise UsageError()
+        return f"收到 {args}"
+
+    app.router.include(extra)
+    with caplog.at_level(logging.ERROR):
+        (reply,) = await bot.say("#坏了", sender="wxid_r1", group="g1@chatroom", message_id="boom-1")
+    assert reply.text == "抱歉，小棲刚才出了点小问题，已经记下了，请稍后再试。"
+    record = next(r for r in caplog.records if "boom-1" in r.getMessage())
+    assert record.exc_info is not None and "boom" in str(record.exc_info[1])
+    (usage,) = await bot.say("#用法 abc", sender="wxid_r1", group="g1@chatroom")
+    assert usage.text == "用法：#用法 数字"
+    (ok,) = await bot.say("#用法 42", sender="wxid_r1", group="g1@chatroom")
+    assert ok == Outgoing("收到 42", group_id="g1@chatroom", mentions=("wxid_r1",), at=START)
+
+
+async def test_odd_messages_never_crash(bot: MemoryTransport) -> None:
+    for text in ["", " ", "😀😀😀", "[捂脸][强]", "a" * 20000, "\x00\x07控制字符\u202e", "#", "@小棲", "# ", "/"]:
+        replies = await bot.say(text, sender="wxid_r1", group="g1@chatroom")
+        assert all("出了点小问题" not in r.text for r in replies)

@@ -1,0 +1,1 @@
+"""Xiaoqi core: settings, storage, clock, scheduling and CLI wiring."""

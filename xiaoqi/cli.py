@@ -1,0 +1,172 @@
+"""The `xiaoqi` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xiaoqi.settings import Settings
+
+app = typer.Typer(
+    help="小棲 Xiaoqi: a robot social worker for community WeChat groups.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+registry_app = typer.Typer(help="The district registry (streets, communities, groups, people, routing).")
+db_app = typer.Typer(help="Database schema.")
+app.add_typer(registry_app, name="registry")
+app.add_typer(db_app, name="db")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $XIAOQI_DATABASE_URL or sqlite:///xiaoqi.db)."),
+]
+
+
+def _setup_logging(level: int = logging.WARNING, logfile: Path | None = None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers[0].setLevel(level)
+    if logfile is not None:
+        logfile.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(logfile, encoding="utf-8")
+        file_handler.setLevel(logging.INFO)
+        handlers.append(file_handler)
+    logging.basicConfig(
+        level=logging.INFO if logfile else level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code=1)
+
+
+@registry_app.command("load")
+def registry_load(
+    file: Annotated[Path, typer.Argument(help="Registry YAML file (see docs/registry-format.md).")],
+    db: DbOption = None,
+) -> None:
+    """Validate a registry file and load it into the database (all or nothing)."""
+    from groups.registry import RegistryError, load_registry
+    from xiaoqi.db import make_engine, migrate, session_scope
+
+    _setup_logging()
+    settings = Settings.from_env(database_url=db)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    try:
+        with session_scope(engine) as session:
+            summary = load_registry(session, file)
+    except RegistryError as error:
+        raise _fail(f"registry not loaded: {error}") from error
+    typer.echo(
+        f"registry loaded: {summary.streets} streets, {summary.communities} communities, "
+        f"{summary.groups} groups, {summary.people} people, {summary.routing_rules} routing rules"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Apply schema migrations up to the newest revision."""
+    from xiaoqi.db import make_engine, migrate
+
+    _setup_logging(logging.INFO)
+    migrate(make_engine(Settings.from_env(database_url=db).database_url))
+    typer.echo("database schema is up to date")
+
+
+@app.command()
+def simulate(
+    events: Annotated[Path, typer.Argument(help="Events, one JSON object per line.")],
+    registry: Annotated[Path, typer.Option("--registry", help="Registry YAML loaded before the replay.")],
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: a fresh temporary SQLite file).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output JSON lines (default: stdout).")] = None,
+) -> None:
+    """Replay scripted group traffic through the real pipeline; print every message the bot sends."""
+    from bot.simulator import run_simulation
+
+    _setup_logging()
+    if not events.is_file():
+        raise _fail(f"no such events file: {events}")
+    with tempfile.TemporaryDirectory(prefix="xiaoqi-sim-") as scratch:
+        url = db or f"sqlite:///{Path(scratch) / 'simulation.db'}"
+        bot = _app_with_registry(Settings.from_env(database_url=url), registry)
+        sink = out.open("w", encoding="utf-8") if out else sys.stdout
+        try:
+            with events.open(encoding="utf-8") as lines:
+                result = run_simulation(bot, lines, sink, sys.stderr)
+        finally:
+            if out:
+                sink.close()
+            bot.engine.dispose()
+    if result.skipped:
+        typer.echo(f"{result.skipped} malformed line(s) skipped", err=True)
+        raise typer.Exit(code=2)
+
+
+def _app_with_registry(settings: Settings, registry: Path):  # type: ignore[no-untyped-def]
+    from bot.app import create_app
+    from groups.registry import RegistryError, load_registry
+    from xiaoqi.db import session_scope
+    from xiaoqi.nlp_wiring import load_classifier
+
+    bot = create_app(settings, classifier=load_classifier(settings))
+    try:
+        with session_scope(bot.engine) as session:
+            load_registry(session, registry)
+    except RegistryError as error:
+        raise _fail(f"registry not loaded: {error}") from error
+    return bot
+
+
+@app.command()
+def chat(
+    registry: Annotated[
+        Path | None, typer.Option("--registry", help="Registry YAML (default: the demo district).")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: ./xiaoqi-chat/chat.db).")] = None,
+) -> None:
+    """Talk to Xiaoqi in the terminal as any member of any group, and move the clock."""
+    from xiaoqi.chat import run_chat
+
+    _setup_logging(logging.ERROR, Path("xiaoqi-chat") / "chat.log")
+    settings = Settings.from_env(database_url=db or "sqlite:///xiaoqi-chat/chat.db")
+    bot = _app_with_registry(settings, registry or settings.data_dir / "demo" / "registry.yaml")
+    run_chat(bot, sys.stdin, sys.stdout)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Where the database, logs and report go.")] = Path(
+        "xiaoqi-demo"
+    ),
+) -> None:
+    """Build the demo district and replay a month of its group traffic through the real pipeline."""
+    from xiaoqi.demo import run_demo
+
+    out.mkdir(parents=True, exist_ok=True)
+    _setup_logging(logging.ERROR, out / "xiaoqi.log")
+    run_demo(Settings.from_env(), out)
+
+
+def _mount_nlp() -> None:
+    from xiaoqi.cli_nlp import nlp_app
+
+    app.add_typer(nlp_app, name="nlp", help="Message understanding: classify, train, evaluate.")
+
+
+_mount_nlp()
+
+
+def main() -> None:
+    app()

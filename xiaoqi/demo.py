@@ -1,0 +1,131 @@
+"""`xiaoqi demo`: a demo district and a month of its traffic through the real pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.app import App, create_app
+from bot.simulator import EventError, Tick, output_record, parse_event
+from bot.values import Incoming, MessageKind
+from groups.messages import Message
+from groups.models import Person
+from groups.registry import load_registry
+from xiaoqi.db import session_scope
+from xiaoqi.nlp_wiring import load_classifier
+from xiaoqi.privacy import mask_private_numbers
+from xiaoqi.settings import Settings
+
+log = logging.getLogger(__name__)
+BATCH = 256
+
+
+def _events(path: Path, bot_id: str) -> list[Incoming | Tick]:
+    events: list[Incoming | Tick] = []
+    with path.open(encoding="utf-8") as lines:
+        for line_no, line in enumerate(lines, start=1):
+            if line.strip():
+                try:
+                    events.append(parse_event(line, line_no, bot_id))
+                except EventError as error:
+                    raise SystemExit(f"{path}:{line_no}: {error}") from error
+    return events
+
+
+def _batches(events: Sequence[Incoming | Tick]) -> Iterator[Sequence[Incoming | Tick]]:
+    for start in range(0, len(events), BATCH):
+        yield events[start : start + BATCH]
+
+
+def replay(app: App, events: Sequence[Incoming | Tick], replies: Path, console: Console) -> int:
+    """Feed events to the app, classifying text in batches; returns how many messages the bot sent."""
+    sent = 0
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with replies.open("w", encoding="utf-8") as sink, Progress(*columns, console=console) as progress:
+        task = progress.add_task("回放一个月的群消息", total=len(events))
+        for batch in _batches(events):
+            texts = [
+                mask_private_numbers(e.text)
+                for e in batch
+                if isinstance(e, Incoming) and e.kind is MessageKind.TEXT
+            ]
+            labels = iter(app.classify(texts))
+            for event in batch:
+                if isinstance(event, Tick):
+                    produced = app.advance(event.at)
+                else:
+                    label = next(labels) if event.kind is MessageKind.TEXT else None
+                    produced = app.handle(event, label)
+                for message in produced:
+                    sink.write(json.dumps(output_record(message), ensure_ascii=False) + "\n")
+                sent += len(produced)
+            progress.advance(task, len(batch))
+    return sent
+
+
+def _summary(session: Session, sent: int, seconds: float, out: Path) -> Table:
+    table = Table(title="小棲演示：一个月的社区群消息", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    total = session.exec(select(func.count()).select_from(Message)).one()
+    kinds = session.exec(select(Message.kind, func.count()).group_by(Message.kind)).all()
+    kind_text = "，".join(f"{kind} {n}" for kind, n in sorted(kinds, key=lambda r: -r[1]))
+    table.add_row("收到并存储的消息", f"{total}（{kind_text}）")
+    groups = session.exec(select(func.count(func.distinct(Message.group_id)))).one()
+    speakers = session.exec(select(func.count(func.distinct(Message.sender_id)))).one()
+    table.add_row("活跃群 / 发言人数", f"{groups} 个群 / {speakers} 人")
+    newcomers = session.exec(
+        select(func.count()).select_from(Person).where(Person.registered == False)  # noqa: E712
+    ).one()
+    table.add_row("名册外的新成员（记为居民）", str(newcomers))
+    intents = session.exec(
+        select(Message.intent, func.count()).where(col(Message.intent).is_not(None)).group_by(Message.intent)
+    ).all()
+    if intents:
+        table.add_row("意图", "，".join(f"{i} {n}" for i, n in sorted(intents, key=lambda r: -r[1])))
+    categories = session.exec(
+        select(Message.category, func.count())
+        .where(col(Message.category).is_not(None), Message.category != "无")
+        .group_by(Message.category)
+    ).all()
+    if categories:
+        top = sorted(categories, key=lambda r: -r[1])[:5]
+        table.add_row("话题前五", "，".join(f"{c} {n}" for c, n in top))
+    table.add_row("小棲发出的消息", str(sent))
+    table.add_row("用时", f"{seconds:.1f} 秒")
+    table.add_row("数据库 / 日志", f"{out / 'xiaoqi.db'} / {out / 'xiaoqi.log'}")
+    table.add_row("小棲的全部回复", str(out / "replies.jsonl"))
+    return table
+
+
+def run_demo(settings: Settings, out: Path, console: Console | None = None) -> None:
+    console = console or Console()
+    started = time.perf_counter()
+    db_path = out / "xiaoqi.db"
+    for stale in (db_path, out / "xiaoqi.db-wal", out / "xiaoqi.db-shm"):
+        stale.unlink(missing_ok=True)
+    settings = Settings.from_env(database_url=f"sqlite:///{db_path}")
+    demo_dir = settings.data_dir / "demo"
+    console.print("正在准备消息理解模型（第一次运行需要训练，之后直接读缓存）…")
+    app = create_app(settings, classifier=load_classifier(settings))
+    with session_scope(app.engine) as session:
+        summary = load_registry(session, demo_dir / "registry.yaml")
+    console.print(
+        f"演示辖区：{summary.streets} 个街道、{summary.communities} 个社区、"
+        f"{summary.groups} 个群、{summary.people} 名登记人员"
+    )
+    events = _events(demo_dir / "month.jsonl", settings.bot_id)
+    sent = replay(app, events, out / "replies.jsonl", console)
+    with session_scope(app.engine) as session:
+        console.print(_summary(session, sent, time.perf_counter() - started, out))
+    app.engine.dispose()

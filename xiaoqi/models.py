@@ -1,0 +1,31 @@
+"""Imports every table so that SQLModel.metadata (and Alembic) sees the whole schema."""
+
+from groups.messages import Message
+from groups.models import (
+    ChatGroup,
+    Community,
+    Department,
+    District,
+    Grid,
+    Membership,
+    Person,
+    RoutingRule,
+    Street,
+)
+from xiaoqi.audit import AuditEntry
+from xiaoqi.scheduling import JobRun
+
+__all__ = [
+    "AuditEntry",
+    "ChatGroup",
+    "Community",
+    "Department",
+    "District",
+    "Grid",
+    "JobRun",
+    "Membership",
+    "Message",
+    "Person",
+    "RoutingRule",
+    "Street",
+]

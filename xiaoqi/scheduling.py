@@ -1,0 +1,82 @@
+"""Periodic work as plain functions of `now`, run in time order by whoever advances the clock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from apscheduler.triggers.base import BaseTrigger
+from sqlmodel import Field, Session, SQLModel
+
+from xiaoqi.db import UTCDateTime
+
+log = logging.getLogger(__name__)
+
+
+class JobRun(SQLModel, table=True):
+    """When a periodic job last ran, so that a restart neither repeats nor forgets a run."""
+
+    __tablename__ = "job_run"
+    name: str = Field(primary_key=True)
+    last_run_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Job(Protocol):
+    name: str
+
+    def next_due(self, session: Session, baseline: datetime) -> datetime | None:
+        """When this job next has work (possibly already past); `baseline` is when the clock started."""
+
+    def run(self, session: Session, at: datetime) -> Sequence[object]:
+        """Do the work due at `at` and record that it is done; returns what the bot should send."""
+
+
+@dataclass(frozen=True)
+class CronJob:
+    """A job on an APScheduler trigger (cron, interval); missed runs are caught up or coalesced."""
+
+    name: str
+    trigger: BaseTrigger
+    action: Callable[[Session, datetime], Sequence[object]]
+    coalesce: bool = True
+
+    def next_due(self, session: Session, baseline: datetime) -> datetime | None:
+        row = session.get(JobRun, self.name)
+        start = row.last_run_at if row else baseline
+        return self.trigger.get_next_fire_time(start, start + timedelta(microseconds=1))
+
+    def latest_due(self, session: Session, baseline: datetime, until: datetime) -> datetime | None:
+        """The last fire time not after `until`, for coalescing a backlog into one run."""
+        due = self.next_due(session, baseline)
+        if due is None or due > until:
+            return None
+        while (following := self.trigger.get_next_fire_time(due, due + timedelta(microseconds=1))) and following <= until:
+            due = following
+        return due
+
+    def run(self, session: Session, at: datetime) -> Sequence[object]:
+        row = session.get(JobRun, self.name)
+        if row is None:
+            session.add(JobRun(name=self.name, last_run_at=at))
+        else:
+            row.last_run_at = at
+        return self.action(session, at)
+
+
+def next_run(
+    session: Session, jobs: Sequence[Job], baseline: datetime, until: datetime
+) -> tuple[datetime, Job] | None:
+    """The earliest job run due by `until`; a coalescing cron job jumps to its last due time."""
+    best: tuple[datetime, Job] | None = None
+    for job in jobs:
+        due = job.next_due(session, baseline)
+        if due is None or due > until:
+            continue
+        if isinstance(job, CronJob) and job.coalesce:
+            due = job.latest_due(session, baseline, until) or due
+        if best is None or due < best[0]:
+            best = (due, job)
+    return best
