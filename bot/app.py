@@ -16,6 +16,9 @@ from bot.router import Context, Router
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message, capture_message
 from groups.models import ChatGroup, Person
+from tickets.lifecycle import Desk, TicketAlertsJob
+from tickets.policy import TicketPolicy
+from tickets.workdays import WorkCalendar
 from xiaoqi.db import make_engine, migrate, session_scope
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.scheduling import Job, next_run
@@ -45,6 +48,7 @@ class App:
     settings: Settings
     engine: Engine
     router: Router
+    desk: Desk
     jobs: Sequence[Job] = ()
     classifier: Classifier | None = None
     clock: datetime | None = field(default=None, init=False)
@@ -116,7 +120,7 @@ class App:
         sender = session.get(Person, incoming.sender_id)
         assert sender is not None
         group = session.get(ChatGroup, incoming.group_id) if incoming.group_id else None
-        ctx = Context(self, session, incoming.at, incoming, sender, group)
+        ctx = Context(self, session, incoming.at, incoming, sender, group, record=message)
         parsed = self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name)
         addressed = incoming.is_private or self.settings.bot_id in incoming.mentions
         try:
@@ -145,7 +149,7 @@ def create_app(
     *,
     engine: Engine | None = None,
     classifier: Classifier | None = None,
-    jobs: Sequence[Job] = (),
+    jobs: Sequence[Job] | None = None,
     router: Router | None = None,
 ) -> App:
     """Build everything: database (migrated), router with every handler, jobs, classifier."""
@@ -153,10 +157,15 @@ def create_app(
 
     engine = engine or make_engine(settings.database_url)
     migrate(engine)
+    desk = Desk(
+        TicketPolicy.load(settings.data_dir / "tickets" / "policy.yaml"),
+        WorkCalendar.load(settings.data_dir / "calendar"),
+    )
     return App(
         settings=settings,
         engine=engine,
         router=router or build_router(),
-        jobs=jobs,
+        desk=desk,
+        jobs=[TicketAlertsJob(desk)] if jobs is None else jobs,
         classifier=classifier,
     )

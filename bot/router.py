@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from bot import replies
 from bot.values import Incoming, MessageKind, Outgoing
+from groups.messages import Message
 from groups.models import ROLE_LABELS, ChatGroup, Person, Role
 from xiaoqi.errors import XiaoqiError
 
@@ -39,6 +40,7 @@ class Context:
     message: Incoming
     sender: Person
     group: ChatGroup | None
+    record: Message | None = None
     args: str = ""
 
     def reply(self, text: str) -> Outgoing:
@@ -81,6 +83,7 @@ def _call(handler: Handler, ctx: Context) -> Any:
         "sender": ctx.sender,
         "group": ctx.group,
         "args": ctx.args,
+        "record": ctx.record,
     }
     params = inspect.signature(handler).parameters
     return handler(**{name: available[name] for name in params})

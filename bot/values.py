@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from groups.messages import MessageKind
+from xiaoqi.outgoing import Outgoing
 
 __all__ = ["Incoming", "MessageKind", "Outgoing"]
 
@@ -35,19 +36,3 @@ class Incoming:
     @property
     def is_private(self) -> bool:
         return self.group_id is None
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One message to send: into a group (optionally @-mentioning members) or to one person."""
-
-    text: str
-    group_id: str | None = None
-    to_id: str | None = None
-    mentions: tuple[str, ...] = ()
-    at: datetime | None = None
-    file_path: str | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        if (self.group_id is None) == (self.to_id is None):
-            raise ValueError("an outgoing message goes to exactly one group or one person")

@@ -12,11 +12,25 @@ from groups.models import (
     RoutingRule,
     Street,
 )
+from tickets.models import (
+    ExtensionRequest,
+    LabelledExample,
+    PendingConfirmation,
+    Ticket,
+    TicketEvent,
+    TicketReporter,
+)
 from xiaoqi.audit import AuditEntry
 from xiaoqi.scheduling import JobRun
 
 __all__ = [
     "AuditEntry",
+    "ExtensionRequest",
+    "LabelledExample",
+    "PendingConfirmation",
+    "Ticket",
+    "TicketEvent",
+    "TicketReporter",
     "ChatGroup",
     "Community",
     "Department",

@@ -6,8 +6,9 @@ from bot.router import Router
 
 
 def build_router() -> Router:
-    from bot.handlers import basic
+    from bot.handlers import basic, tickets
 
     router = Router()
     router.include(basic.router)
+    router.include(tickets.router)
     return router

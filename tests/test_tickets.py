@@ -1,0 +1,219 @@
+"""Whole ticket conversations through the simulator, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlmodel import col, select
+
+from bot.app import App
+from tickets.lifecycle import accept, get_ticket
+from tickets.models import Rating, Ticket, TicketEvent, TicketState
+from xiaoqi.db import session_scope
+from xiaoqi.errors import XiaoqiError
+
+from .simulate import say, simulate, tick, to
+
+
+def _ticket(app: App, number: int = 1) -> Ticket:
+    with session_scope(app.engine) as session:
+        return get_ticket(session, number)
+
+
+def _actions(app: App, number: int = 1) -> list[tuple[str, str | None, str | None, str]]:
+    with session_scope(app.engine) as session:
+        events = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(col(TicketEvent.id)))
+        return [(e.action, e.from_state, e.to_state, e.actor_id) for e in events]
+
+
+def test_a_petition_from_filing_to_a_rated_close(app: App) -> None:
+    out = simulate(
+        app,
+        [
+            say("11-02T09:00", "wxid_r1", "#反映 5栋电梯又坏了，老人上不了楼"),
+            say("11-02T09:30", "wxid_sg", "#签收 1", group=None),
+            say("11-02T11:00", "wxid_sg", "#进展 1 已联系电梯公司，下午来修", group=None),
+            say("11-02T16:00", "wxid_sg", "#办结 1 电梯已修好，已试运行", group=None),
+            say("11-02T18:00", "wxid_r1", "满意[强]"),
+        ],
+    )
+    resident = to(out, "wxid_r1")
+    assert resident[0] == "收到！您反映的“5栋电梯又坏了，老人上不了楼”（其他）已登记为1号工单，由社工李社工负责，11月9日前给您答复。"
+    assert to(out, "wxid_sg")[0].startswith("新工单1【其他】幸福社区 幸福1-5栋群\n5栋-302 王阿姨：5栋电梯又坏了")
+    assert resident[1:] == [
+        "您的1号工单已由社工李社工签收，正在处理。",
+        "1号工单有进展：已联系电梯公司，下午来修",
+        "1号工单已办结：电梯已修好，已试运行\n您满意吗？请回复：满意 / 基本满意 / 不满意",
+        "谢谢您的评价！1号工单已结束。",
+    ]
+    ticket = _ticket(app)
+    assert (ticket.state, ticket.rating) == (TicketState.CLOSED, Rating.SATISFIED)
+    assert [a[0] for a in _actions(app)] == ["登记", "签收", "进展", "办结", "评价"]
+
+
+def test_a_return_and_a_reassignment(app: App) -> None:
+    out = simulate(
+        app,
+        [
+            say("11-02T09:00", "wxid_r1", "#反映 楼下饭店油烟太大"),
+            say("11-02T09:10", "wxid_sg", "#转派 1 周网格", group=None),
+            say("11-02T10:00", "wxid_wg", "#退回 1", group=None),
+            say("11-02T10:01", "wxid_wg", "#退回 1 这是餐饮油烟，归城管管", group=None),
+            say("11-02T10:30", "wxid_sg", "#转派 1 cg", group=None),
+            say("11-02T11:00", "wxid_dept", "#签收 1", group=None),
+        ],
+    )
+    assert to(out, "wxid_wg")[0].startswith("新工单1【其他】")
+    assert "用法：#退回 工单号 理由" in to(out, "wxid_wg")[1]
+    assert to(out, "wxid_sg")[2] == "1号工单被周网格退回，理由：这是餐饮油烟，归城管管。请用“#转派 1 对象”重新分派。"
+    resident = to(out, "wxid_r1")
+    assert resident[1] == "1号工单已转给更合适的网格员周网格办理，11月9日前给您答复。"
+    assert resident[2] == "1号工单正在转交更合适的部门办理，请您放心，有进展会告诉您。"
+    assert resident[3] == "1号工单已转给更合适的街道城管科办理，11月9日前给您答复。"
+    assert resident[4] == "您的1号工单已由街道城管科签收，正在处理。"
+    assert all("不归" not in text and "不是我们" not in text for text in resident)
+    assert [(a, f, t) for a, f, t, _ in _actions(app)] == [
+        ("登记", None, "待签收"),
+        ("转派", "待签收", "待签收"),
+        ("退回", "待签收", "已退回"),
+        ("转派", "已退回", "待签收"),
+        ("签收", "待签收", "已签收"),
+    ]
+
+
+def test_an_extension_requested_and_approved(app: App) -> None:
+    out = simulate(
+        app,
+        [
+            say("11-02T09:00", "wxid_r1", "#反映 小区门口的路面塌了一块"),
+            say("11-02T09:30", "wxid_sg", "#转派 1 wxid_wg", group=None),
+            say("11-02T10:00", "wxid_wg", "#签收 1", group=None),
+            say("11-02T10:05", "wxid_wg", "#延期 1 三 等材料", group=None),
+            say("11-02T10:06", "wxid_wg", "#延期 1 3 要等市政的材料", group=None),
+            say("11-02T10:07", "wxid_r1", "#批准延期 1"),
+            say("11-02T10:30", "wxid_sg", "#批准延期 1", group=None),
+        ],
+    )
+    assert "工作日数要写数字。" in to(out, "wxid_wg")[2]
+    assert to(out, "wxid_sg")[-2] == "周网格申请1号工单延期3个工作日，理由：要等市政的材料。同意请回复“#批准延期 1”。"
+    assert to(out, "wxid_r1")[-2] == "抱歉，这个命令只有社工、领导、管理员可以使用。"
+    assert to(out, "wxid_r1")[-1] == "1号工单办理需要多一些时间，预计11月12日前办好，请您谅解。"
+    assert to(out, "wxid_wg")[-1] == "1号工单延期已批准，新的时限是11月12日。"
+
+
+def test_overdue_ticket_across_a_weekend_and_the_national_holiday(app: App) -> None:
+    """Filed on Friday 25 Sep: 3 working days end on 30 Sep; 1-7 Oct is a holiday; 10 Oct (Sat) is worked."""
+    out = simulate(
+        app,
+        [
+            say("09-25T10:00", "wxid_r1", "#反映 单元门禁坏了关不上"),
+            tick("10-13T12:00"),
+        ],
+    )
+    staff = [(o["at"], o["to"], o["text"]) for o in out if o["to"] is not None]
+    assert [(at, who, text[:5]) for at, who, text in staff] == [
+        ("2026-09-25T10:00:00+08:00", "wxid_sg", "新工单1【"),
+        ("2026-10-09T09:00:00+08:00", "wxid_sg", "提醒：1号"),  # the 5th working day: Sep 28-30, Oct 8, 9
+        ("2026-10-10T09:00:00+08:00", "wxid_sg", "【催办】1"),  # Saturday 10 Oct is a make-up working day
+        ("2026-10-12T09:00:00+08:00", "wxid_sg", "【督办】1"),  # one working day later, after Sunday
+        ("2026-10-12T09:00:00+08:00", "wxid_dept", "【督办】1"),
+        ("2026-10-12T09:00:00+08:00", "wxid_ld", "【督办】1"),
+    ]
+    assert "已超过办理时限10月9日" in staff[2][2]
+
+
+def test_duplicates_from_two_groups_merge_and_raise_priority(app: App) -> None:
+    out = simulate(
+        app,
+        [
+            say("11-02T19:00", "wxid_r1", "#反映 小区东门的路灯坏了好几天了，晚上黑漆漆的"),
+            say("11-02T19:30", "wxid_r2", "#反映 东门路灯坏了好几天了 晚上太黑了", group="g2@chatroom"),
+            say("11-02T20:00", "wxid_new", "#反映 东门那边路灯坏了好几天了", group="g2@chatroom"),
+            say("11-02T20:10", "wxid_r3", "#反映 东门路灯坏了好几天了", group="g3@chatroom"),
+            say("11-03T09:00", "wxid_sg", "#签收 1", group=None),
+        ],
+    )
+    assert to(out, "wxid_r2")[0] == "这个问题已有邻居反映过，是1号工单（现在2位居民反映），社工李社工正在跟进，有进展会一起告诉您。"
+    assert to(out, "wxid_new")[0].startswith("这个问题已有邻居反映过，是1号工单（现在3位居民反映）")
+    assert to(out, "wxid_r3")[0].startswith("收到！")  # another community: its own ticket
+    accepted = [o for o in out if o["text"] == "您的1号工单已由社工李社工签收，正在处理。"]
+    assert {(o["group"], tuple(o["mentions"])) for o in accepted} == {
+        ("g1@chatroom", ("wxid_r1",)),
+        ("g2@chatroom", ("wxid_r2", "wxid_new")),
+    }
+    ticket = _ticket(app)
+    assert (ticket.reporters, ticket.priority) == (3, 2)
+    assert ticket.deadline < _ticket_deadline_without_priority()
+
+
+def _ticket_deadline_without_priority():  # 其他: 5 working days from Mon 2 Nov
+    from datetime import datetime
+
+    from xiaoqi.clock import SHANGHAI
+
+    return datetime(2026, 11, 10, tzinfo=SHANGHAI)
+
+
+def test_a_resident_cannot_use_staff_commands(app: App) -> None:
+    out = simulate(app, [say("11-02T09:00", "wxid_r1", "#反映 楼道堆满杂物"), say("11-02T09:05", "wxid_r2", "#签收 1", group="g2@chatroom")])
+    assert to(out, "wxid_r2") == ["抱歉，这个命令只有社工、网格员、领导、管理员可以使用。"]
+    assert _ticket(app).state is TicketState.NEW
+
+
+def test_the_same_message_delivered_twice_makes_one_ticket(app: App) -> None:
+    petition = say("11-02T09:00", "wxid_r1", "#反映 垃圾桶满了没人清", id="wx-msg-1")
+    out = simulate(app, [petition, petition])
+    assert len(to(out, "wxid_r1")) == 1
+    with session_scope(app.engine) as session:
+        assert len(session.exec(select(Ticket)).all()) == 1
+
+
+def test_unsatisfied_resident_reopens_and_silence_closes_by_default(app: App) -> None:
+    out = simulate(
+        app,
+        [
+            say("11-02T09:00", "wxid_r1", "#反映 楼道灯不亮"),
+            say("11-02T09:10", "wxid_sg", "#签收 1", group=None),
+            say("11-02T10:00", "wxid_sg", "#办结 1 已换灯泡", group=None),
+            say("11-02T12:00", "wxid_r1", "不满意！"),
+            say("11-02T13:00", "wxid_sg", "#签收 1", group=None),
+            say("11-02T15:00", "wxid_sg", "#办结 1 已更换线路", group=None),
+            tick("11-06T09:00"),
+        ],
+    )
+    resident = to(out, "wxid_r1")
+    assert resident[3] == "抱歉没让您满意，1号工单已重新交给社工李社工办理，11月9日前给您答复。"
+    assert resident[-1] == "1号工单办结3天未收到评价，按默认满意结束。"
+    ticket = _ticket(app)
+    assert (ticket.state, ticket.rating, ticket.reopened) == (TicketState.CLOSED, Rating.DEFAULT, 1)
+
+
+def test_two_staff_accepting_at_once_make_one_acceptance(app: App) -> None:
+    simulate(app, [say("11-02T09:00", "wxid_r1", "#反映 消防通道被车堵了")])
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def try_accept(person_id: str) -> None:
+        from datetime import datetime
+
+        from groups.models import Person
+        from xiaoqi.clock import SHANGHAI
+
+        with session_scope(app.engine) as session:
+            ticket = get_ticket(session, 1)
+            person = session.get(Person, person_id)
+            assert person is not None
+            barrier.wait()
+            try:
+                accept(app.desk, session, datetime(2026, 11, 2, 9, 5, tzinfo=SHANGHAI), person, ticket)
+                results.append("ok")
+            except XiaoqiError as error:
+                results.append(str(error))
+
+    threads = [threading.Thread(target=try_accept, args=(p,)) for p in ("wxid_sg", "wxid_admin")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["1号工单刚刚已被别人处理，请发送“#工单 1”查看最新情况。", "ok"]
+    assert [a[0] for a in _actions(app)] == ["登记", "签收"]

@@ -1,0 +1,1 @@
+"""Petitions become tickets: intake, routing, deadlines, life cycle, ratings."""

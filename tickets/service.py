@@ -1,0 +1,249 @@
+"""Filing tickets: new petitions, follow-ups from the same resident, duplicates, emergencies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from groups.models import ChatGroup, Community, Person
+from tickets import texts
+from tickets.lifecycle import Desk, notify_handler, to_person
+from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
+from tickets.routing import route, social_worker
+from tickets.similarity import similarity
+from xiaoqi.outgoing import Outgoing
+from xiaoqi.privacy import mask_private_numbers
+
+URGENT = "紧急"
+FOLLOW_UP_SIMILARITY = 0.3
+_FIRE = re.compile(r"火|烟|燃气|煤气|天然气|液化气|焦味|糊味|爆炸|电瓶.*(炸|冒)")
+_MEDICAL = re.compile(r"摔|倒地|晕|昏|不省人事|没反应|没有反应|心脏|出血|流血|吐血|中风|喘不上|抽搐|受伤|起不来")
+_POLICE = re.compile(r"偷|抢|打人|砍|刀|撬|失踪|走丢|找不到孩子|小孩不见|跳楼|轻生|威胁|闯入")
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What filing did: opened a ticket, merged into one, or attached to the reporter's own."""
+
+    ticket: Ticket
+    outcome: str  # new | merged | follow_up
+    notices: list[Outgoing]
+
+
+def advice_for(text: str) -> str:
+    """What to do right now, by what the emergency sounds like."""
+    parts = [
+        advice
+        for pattern, advice in ((_FIRE, texts.ADVICE_FIRE), (_MEDICAL, texts.ADVICE_MEDICAL), (_POLICE, texts.ADVICE_POLICE))
+        if pattern.search(text)
+    ]
+    return "".join(parts) or texts.ADVICE_GENERAL
+
+
+def _open_tickets(session: Session, community_id: str | None, since: datetime) -> Iterable[Ticket]:
+    query = select(Ticket).where(col(Ticket.state).in_(list(OPEN_STATES)), Ticket.created_at >= since)
+    query = query.where(Ticket.community_id == community_id)
+    return session.exec(query.order_by(col(Ticket.id)))
+
+
+def _reported_by(session: Session, ticket: Ticket, person_id: str) -> bool:
+    return (
+        session.exec(
+            select(TicketReporter.id).where(TicketReporter.ticket_id == ticket.id, TicketReporter.person_id == person_id)
+        ).first()
+        is not None
+    )
+
+
+def file_petition(
+    desk: Desk,
+    session: Session,
+    *,
+    now: datetime,
+    reporter: Person,
+    group: ChatGroup | None,
+    message_id: str,
+    text: str,
+    intent: str,
+    category: str,
+    filed_by: Person | None = None,
+) -> Filed:
+    """Open a ticket for a petition, or attach it to the same problem already open in the community."""
+    summary = mask_private_numbers(text.strip())
+    community_id = group.community_id if group is not None and group.community_id else reporter.community_id
+    group_id = group.id if group is not None else None
+    since = now - timedelta(hours=desk.policy.duplicate_window_hours)
+    candidates = list(_open_tickets(session, community_id, since))
+    own = [t for t in candidates if _reported_by(session, t, reporter.id)]
+    best_own = max(own, key=lambda t: similarity(t.summary, summary), default=None)
+    if intent == URGENT:
+        best_own = next((t for t in own if t.urgent), None)
+    elif best_own is not None and similarity(best_own.summary, summary) < FOLLOW_UP_SIMILARITY:
+        best_own = None
+    if best_own is not None:
+        return _follow_up(desk, session, best_own, now=now, reporter=reporter, group_id=group_id, text=summary)
+    others = [t for t in candidates if t not in own and (t.category == category or (t.urgent and intent == URGENT))]
+    best = max(others, key=lambda t: similarity(t.summary, summary), default=None)
+    if best is not None and similarity(best.summary, summary) >= desk.policy.duplicate_similarity:
+        return _merge(desk, session, best, now=now, reporter=reporter, group_id=group_id, message_id=message_id)
+    return _open(
+        desk,
+        session,
+        now=now,
+        reporter=reporter,
+        community_id=community_id,
+        group_id=group_id,
+        message_id=message_id,
+        summary=summary,
+        intent=intent,
+        category=category,
+        filed_by=filed_by,
+    )
+
+
+def _follow_up(
+    desk: Desk, session: Session, ticket: Ticket, *, now: datetime, reporter: Person, group_id: str | None, text: str
+) -> Filed:
+    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor_id=reporter.id, action="补充", note=text))
+    handler = session.get(Person, ticket.handler_id) if ticket.handler_id else None
+    notices = [to_person(group_id, reporter.id, texts.FOLLOW_UP.format(number=ticket.id, handler=desk.handler_label(session, ticket)))]
+    if handler is not None:
+        notices.append(Outgoing(f"{ticket.id}号工单居民补充：{text}", to_id=handler.id))
+    return Filed(ticket, "follow_up", notices)
+
+
+def _merge(
+    desk: Desk, session: Session, ticket: Ticket, *, now: datetime, reporter: Person, group_id: str | None, message_id: str
+) -> Filed:
+    assert ticket.id is not None
+    session.add(TicketReporter(ticket_id=ticket.id, person_id=reporter.id, group_id=group_id, message_id=message_id, at=now))
+    reporters = ticket.reporters + 1
+    changes: dict[str, object] = {"reporters": reporters, "priority": max(ticket.priority, reporters - 1)}
+    if reporters >= desk.policy.priority_reporters and not ticket.urgent:
+        sooner = desk.calendar.add_working_days(ticket.created_at, desk.policy.priority_deadline_working_days)
+        if sooner < ticket.deadline:
+            changes["deadline"] = max(sooner, now + timedelta(hours=4))
+    desk.move(session, ticket, now=now, actor_id=reporter.id, action="合并", note=f"第{reporters}位居民反映", **changes)
+    notices = [
+        to_person(
+            group_id,
+            reporter.id,
+            texts.MERGED.format(number=ticket.id, reporters=reporters, handler=desk.handler_label(session, ticket)),
+        )
+    ]
+    return Filed(ticket, "merged", notices)
+
+
+def _open(
+    desk: Desk,
+    session: Session,
+    *,
+    now: datetime,
+    reporter: Person,
+    community_id: str | None,
+    group_id: str | None,
+    message_id: str,
+    summary: str,
+    intent: str,
+    category: str,
+    filed_by: Person | None,
+) -> Filed:
+    urgent = intent == URGENT
+    assignment = route(session, community_id=community_id, group_id=group_id, reporter=reporter, category=category)
+    if urgent:
+        deadline = now + timedelta(minutes=desk.policy.emergency_deadline_minutes)
+    else:
+        deadline = desk.calendar.add_working_days(now, desk.policy.working_days(category))
+    ticket = Ticket(
+        source_message_id=message_id,
+        community_id=community_id,
+        group_id=group_id,
+        reporter_id=reporter.id,
+        intent=intent,
+        category=category,
+        urgent=urgent,
+        summary=summary,
+        handler_id=assignment.handler_id,
+        department_id=assignment.department_id,
+        priority=2 if urgent else 0,
+        created_at=now,
+        deadline=deadline,
+        assigned_at=now,
+    )
+    ticket.next_alert_at = desk.next_alert(ticket)
+    session.add(ticket)
+    session.flush()
+    assert ticket.id is not None
+    session.add(TicketReporter(ticket_id=ticket.id, person_id=reporter.id, group_id=group_id, message_id=message_id, at=now))
+    actor = filed_by.id if filed_by is not None else reporter.id
+    note = f"{filed_by.name}代居民登记" if filed_by is not None else ""
+    session.add(
+        TicketEvent(ticket_id=ticket.id, at=now, actor_id=actor, action="登记", to_state=TicketState.NEW.value, note=note)
+    )
+    if urgent:
+        return Filed(ticket, "new", _emergency_notices(desk, session, ticket, reporter))
+    short = texts.excerpt(summary)
+    notices = [
+        to_person(
+            group_id,
+            reporter.id,
+            texts.FILED.format(
+                summary=short,
+                category=category,
+                number=ticket.id,
+                handler=assignment.label,
+                deadline=texts.when(deadline),
+            ),
+        )
+    ]
+    notices += notify_handler(session, ticket, texts.NEW_FOR_HANDLER)
+    return Filed(ticket, "new", notices)
+
+
+def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: Person) -> list[Outgoing]:
+    """At once: @ the grid worker and social worker in the group, message each, tell the resident what to do."""
+    staff: list[Person] = []
+    handler = session.get(Person, ticket.handler_id) if ticket.handler_id else None
+    if handler is not None:
+        staff.append(handler)
+    worker = social_worker(session, ticket.community_id)
+    if worker is not None and worker not in staff:
+        staff.append(worker)
+    where = _where(session, ticket)
+    notices: list[Outgoing] = []
+    if ticket.group_id is not None and staff:
+        names = "".join(f"@{p.name} " for p in staff)
+        notices.append(
+            Outgoing(
+                texts.URGENT_IN_GROUP.format(names=names, reporter=reporter.name or "居民", summary=texts.excerpt(ticket.summary, 40)),
+                group_id=ticket.group_id,
+                mentions=tuple(p.id for p in staff),
+            )
+        )
+    for person in staff:
+        notices.append(
+            Outgoing(
+                texts.URGENT_FOR_STAFF.format(number=ticket.id, where=where, reporter=reporter.name or reporter.id, text=ticket.summary),
+                to_id=person.id,
+            )
+        )
+    handler_names = "、".join(f"{p.role.label}{p.name}" for p in staff) or "社区工作人员"
+    notices.append(
+        to_person(
+            ticket.group_id,
+            reporter.id,
+            texts.FILED_URGENT.format(number=ticket.id, handler=handler_names, advice=advice_for(ticket.summary)),
+        )
+    )
+    return notices
+
+
+def _where(session: Session, ticket: Ticket) -> str:
+    community = session.get(Community, ticket.community_id) if ticket.community_id else None
+    group = session.get(ChatGroup, ticket.group_id) if ticket.group_id else None
+    parts = [community.name if community else "", group.name if group else ""]
+    return " ".join(p for p in parts if p) or "私聊"

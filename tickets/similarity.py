@@ -1,0 +1,22 @@
+"""How alike two short reports are: character bigrams, robust to word order and typos."""
+
+from __future__ import annotations
+
+import re
+
+_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def bigrams(text: str) -> set[str]:
+    clean = _NOISE.sub("", text.lower())
+    if len(clean) < 2:
+        return {clean} if clean else set()
+    return {clean[i : i + 2] for i in range(len(clean) - 1)}
+
+
+def similarity(a: str, b: str) -> float:
+    """Dice coefficient over character bigrams, 0 (nothing shared) to 1 (same text)."""
+    left, right = bigrams(a), bigrams(b)
+    if not left or not right:
+        return 0.0
+    return 2 * len(left & right) / (len(left) + len(right))

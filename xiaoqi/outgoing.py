@@ -1,0 +1,22 @@
+"""What the bot sends: transport-free, so that domain services can say what should be sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: into a group (optionally @-mentioning members) or to one person."""
+
+    text: str
+    group_id: str | None = None
+    to_id: str | None = None
+    mentions: tuple[str, ...] = ()
+    at: datetime | None = None
+    file_path: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if (self.group_id is None) == (self.to_id is None):
+            raise ValueError("an outgoing message goes to exactly one group or one person")
