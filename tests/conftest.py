@@ -78,3 +78,21 @@ def app(settings: Settings) -> Iterator[App]:
         load_registry(session, REGISTRY)
     yield application
     application.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def classifier():  # type: ignore[no-untyped-def]
+    """The real default model, built once (cached by content hash in the user's cache dir)."""
+    from xiaoqi.nlp_wiring import load_classifier
+
+    return load_classifier(Settings.from_env())
+
+
+@pytest.fixture
+def smart_app(settings: Settings, classifier) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    """The application with the test registry and the real message classifier."""
+    application = create_app(settings, classifier=classifier)
+    with session_scope(application.engine) as session:
+        load_registry(session, REGISTRY)
+    yield application
+    application.engine.dispose()

@@ -217,3 +217,33 @@ def test_two_staff_accepting_at_once_make_one_acceptance(app: App) -> None:
         thread.join()
     assert sorted(results) == ["1号工单刚刚已被别人处理，请发送“#工单 1”查看最新情况。", "ok"]
     assert [a[0] for a in _actions(app)] == ["登记", "签收"]
+
+
+def test_report_figures_on_every_backend(app: App) -> None:
+    from datetime import datetime
+
+    from tickets.stats import ticket_figures
+    from xiaoqi.clock import SHANGHAI
+
+    simulate(
+        app,
+        [
+            say("11-02T09:00", "wxid_r1", "#反映 楼道灯不亮"),
+            say("11-02T09:01", "wxid_r2", "#反映 楼道灯不亮了", group="g2@chatroom"),
+            say("11-02T09:05", "wxid_r3", "#反映 和平社区门口井盖松了", group="g3@chatroom"),
+            say("11-02T10:00", "wxid_sg", "#签收 1", group=None),
+            say("11-02T12:00", "wxid_sg", "#办结 1 已换灯", group=None),
+            say("11-02T13:00", "wxid_r1", "满意"),
+            tick("11-30T12:00"),
+        ],
+    )
+    with session_scope(app.engine) as session:
+        figures = ticket_figures(session, datetime(2026, 11, 1, tzinfo=SHANGHAI), datetime(2026, 12, 1, tzinfo=SHANGHAI))
+    assert figures.total == 2 and figures.merged_reports == 1
+    assert figures.by_state == {"已评价": 1, "待签收": 1}
+    assert figures.by_community == {"c1": 1, "c2": 1}
+    assert (figures.resolved, figures.resolved_on_time, figures.rated, figures.satisfied) == (1, 1, 1, 1)
+    assert figures.resolution_rate == 0.5 and figures.satisfaction_rate == 1.0
+    assert abs((figures.avg_hours_to_accept or 0) - 1.0) < 1e-6
+    assert abs((figures.avg_hours_to_resolve or 0) - 3.0) < 1e-6
+    assert [number for number, *_ in figures.overdue] == [2]

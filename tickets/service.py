@@ -13,7 +13,7 @@ from groups.models import ChatGroup, Community, Person
 from tickets import texts
 from tickets.lifecycle import Desk, notify_handler, to_person
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
-from tickets.routing import route, social_worker
+from tickets.routing import grid_worker, route, social_worker
 from tickets.similarity import similarity
 from xiaoqi.outgoing import Outgoing
 from xiaoqi.privacy import mask_private_numbers
@@ -207,12 +207,13 @@ def _open(
 def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: Person) -> list[Outgoing]:
     """At once: @ the grid worker and social worker in the group, message each, tell the resident what to do."""
     staff: list[Person] = []
-    handler = session.get(Person, ticket.handler_id) if ticket.handler_id else None
-    if handler is not None:
-        staff.append(handler)
-    worker = social_worker(session, ticket.community_id)
-    if worker is not None and worker not in staff:
-        staff.append(worker)
+    for person in (
+        session.get(Person, ticket.handler_id) if ticket.handler_id else None,
+        grid_worker(session, ticket.community_id, ticket.group_id, reporter),
+        social_worker(session, ticket.community_id),
+    ):
+        if person is not None and person not in staff:
+            staff.append(person)
     where = _where(session, ticket)
     notices: list[Outgoing] = []
     if ticket.group_id is not None and staff:

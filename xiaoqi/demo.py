@@ -7,6 +7,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -17,12 +18,15 @@ from sqlmodel import Session, col, select
 
 from bot.app import App, create_app
 from bot.simulator import EventError, Tick, output_record, parse_event
-from bot.values import Incoming, MessageKind
+from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import Person
+from tickets.models import Ticket
 from groups.registry import load_registry
 from xiaoqi.db import session_scope
+from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
+from xiaoqi.clock import local
 from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.settings import Settings
 
@@ -47,11 +51,24 @@ def _batches(events: Sequence[Incoming | Tick]) -> Iterator[Sequence[Incoming | 
         yield events[start : start + BATCH]
 
 
-def replay(app: App, events: Sequence[Incoming | Tick], replies: Path, console: Console) -> int:
-    """Feed events to the app, classifying text in batches; returns how many messages the bot sent."""
+def replay(app: App, events: Sequence[Incoming | Tick], until: datetime, replies: Path, console: Console) -> int:
+    """Feed events to the app (text classified in batches) while simulated staff and residents answer back."""
+    people = DemoPeople()
     sent = 0
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with replies.open("w", encoding="utf-8") as sink, Progress(*columns, console=console) as progress:
+
+        def deliver(produced: list[Outgoing]) -> None:
+            nonlocal sent
+            people.react(produced)
+            for message in produced:
+                sink.write(json.dumps(output_record(message), ensure_ascii=False) + "\n")
+            sent += len(produced)
+
+        def reactions(before: datetime) -> None:
+            for reaction in people.due(before):
+                deliver(app.handle(reaction))
+
         task = progress.add_task("回放一个月的群消息", total=len(events))
         for batch in _batches(events):
             texts = [
@@ -61,15 +78,15 @@ def replay(app: App, events: Sequence[Incoming | Tick], replies: Path, console: 
             ]
             labels = iter(app.classify(texts))
             for event in batch:
+                reactions(event.at)
                 if isinstance(event, Tick):
-                    produced = app.advance(event.at)
+                    deliver(app.advance(event.at))
                 else:
                     label = next(labels) if event.kind is MessageKind.TEXT else None
-                    produced = app.handle(event, label)
-                for message in produced:
-                    sink.write(json.dumps(output_record(message), ensure_ascii=False) + "\n")
-                sent += len(produced)
+                    deliver(app.handle(event, label))
             progress.advance(task, len(batch))
+        reactions(until)
+        deliver(app.advance(until))
     return sent
 
 
@@ -101,11 +118,34 @@ def _summary(session: Session, sent: int, seconds: float, out: Path) -> Table:
     if categories:
         top = sorted(categories, key=lambda r: -r[1])[:5]
         table.add_row("话题前五", "，".join(f"{c} {n}" for c, n in top))
+    for label, value in ticket_summary(session):
+        table.add_row(label, value)
     table.add_row("小棲发出的消息", str(sent))
     table.add_row("用时", f"{seconds:.1f} 秒")
     table.add_row("数据库 / 日志", f"{out / 'xiaoqi.db'} / {out / 'xiaoqi.log'}")
     table.add_row("小棲的全部回复", str(out / "replies.jsonl"))
     return table
+
+
+def ticket_summary(session: Session) -> list[tuple[str, str]]:
+    total = session.exec(select(func.count()).select_from(Ticket)).one()
+    if not total:
+        return [("工单", "0")]
+    states = session.exec(select(Ticket.state, func.count()).group_by(Ticket.state)).all()
+    urgent = session.exec(select(func.count()).select_from(Ticket).where(Ticket.urgent == True)).one()  # noqa: E712
+    merged = session.exec(select(func.sum(Ticket.reporters - 1))).one() or 0
+    escalated = session.exec(select(func.count()).select_from(Ticket).where(Ticket.escalations > 0)).one()
+    urged = session.exec(select(func.count()).select_from(Ticket).where(col(Ticket.urged_at).is_not(None))).one()
+    ratings = session.exec(
+        select(Ticket.rating, func.count()).where(col(Ticket.rating).is_not(None)).group_by(Ticket.rating)
+    ).all()
+    return [
+        ("工单", f"{total} 件（" + "，".join(f"{state} {n}" for state, n in sorted(states, key=lambda r: -r[1])) + "）"),
+        ("紧急工单 / 升级", f"{urgent} 件 / {escalated} 件无人及时签收而升级"),
+        ("重复反映合并", f"{merged} 次"),
+        ("催办", f"{urged} 件超期被催办"),
+        ("居民评价", "，".join(f"{rating} {n}" for rating, n in sorted(ratings, key=lambda r: -r[1])) or "暂无"),
+    ]
 
 
 def run_demo(settings: Settings, out: Path, console: Console | None = None) -> None:
@@ -125,7 +165,9 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
         f"{summary.groups} 个群、{summary.people} 名登记人员"
     )
     events = _events(demo_dir / "month.jsonl", settings.bot_id)
-    sent = replay(app, events, out / "replies.jsonl", console)
+    last = max(e.at for e in events)
+    month_end = (local(last).replace(day=28) + timedelta(days=4)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    sent = replay(app, events, month_end, out / "replies.jsonl", console)
     with session_scope(app.engine) as session:
         console.print(_summary(session, sent, time.perf_counter() - started, out))
     app.engine.dispose()

@@ -1,0 +1,63 @@
+"""Petitions recognised in ordinary group chat by the real classifier, and emergencies."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.app import App
+from tickets.models import Ticket
+from xiaoqi.db import session_scope
+
+from .simulate import say, simulate, tick, to
+
+
+def _tickets(app: App) -> list[Ticket]:
+    with session_scope(app.engine) as session:
+        return list(session.exec(select(Ticket).order_by(Ticket.id)))
+
+
+def test_an_emergency_alerts_staff_at_once_and_escalates_when_nobody_accepts(smart_app: App) -> None:
+    out = simulate(
+        smart_app,
+        [
+            say("11-03T07:40", "wxid_r1", "3栋501的王奶奶在卫生间摔倒了起不来，家里就她一个人"),
+            tick("11-03T07:50"),
+        ],
+    )
+    (ticket,) = _tickets(smart_app)
+    assert ticket.urgent and ticket.category == "养老助残"
+    group_alert = next(o for o in out if o["group"] == "g1@chatroom" and "wxid_wg" in o["mentions"])
+    assert group_alert["text"].startswith("紧急情况！@")
+    assert set(group_alert["mentions"]) == {"wxid_wg", "wxid_sg"}
+    assert to(out, "wxid_wg")[1].startswith("【紧急】1号工单")
+    assert any(text.startswith("【紧急】1号工单") for text in to(out, "wxid_sg"))
+    resident = to(out, "wxid_r1")
+    assert resident[0].startswith("1号紧急工单已建立，已通知") and "120" in resident[0]
+    escalated = [o for o in out if o["text"].startswith("【紧急升级】1号工单")]
+    assert escalated and escalated[0]["at"] == "2026-11-03T07:45:00+08:00"
+
+
+def test_a_clear_petition_in_chat_becomes_a_ticket_and_chatter_does_not(smart_app: App) -> None:
+    out = simulate(
+        smart_app,
+        [
+            say("11-02T08:00", "wxid_r2", "早上好各位邻居[太阳]", group="g2@chatroom"),
+            say("11-02T08:05", "wxid_r2", "7栋楼道里的垃圾三天没人清了，臭死了，物业能不能管一管", group="g2@chatroom"),
+            say("11-02T08:06", "wxid_r2", "谁家的猫这么可爱哈哈", group="g2@chatroom"),
+        ],
+    )
+    (ticket,) = _tickets(smart_app)
+    assert ticket.category == "环境卫生"
+    assert len(to(out, "wxid_r2")) == 1 and to(out, "wxid_r2")[0].startswith("收到！您反映的“7栋楼道里的垃圾三天没人清了")
+
+
+def test_a_follow_up_from_the_same_resident_attaches_to_the_open_ticket(smart_app: App) -> None:
+    out = simulate(
+        smart_app,
+        [
+            say("11-02T21:00", "wxid_r1", "楼上装修电钻声一直响到晚上十点，吵得孩子没法睡觉"),
+            say("11-02T22:30", "wxid_r1", "楼上电钻声又响起来了，都十点半了还在装修"),
+        ],
+    )
+    assert len(_tickets(smart_app)) == 1
+    assert to(out, "wxid_r1")[-1].startswith("已把您补充的情况记到1号工单里")

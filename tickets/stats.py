@@ -1,0 +1,125 @@
+"""Ticket figures for the monthly report, in SQL that runs the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, case, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlmodel import Session, col, select
+
+from tickets.models import Rating, Ticket, TicketState
+
+DONE = (TicketState.RESOLVED, TicketState.CLOSED)
+
+
+class seconds_between(FunctionElement[float]):  # noqa: N801 (an SQL function)
+    """Seconds from the first timestamp to the second."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+@compiles(seconds_between)
+def _seconds_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+@dataclass(frozen=True)
+class TicketFigures:
+    total: int
+    by_state: dict[str, int]
+    by_category: dict[str, int]
+    by_community: dict[str, int]
+    by_handler: dict[str, int]
+    resolved: int
+    resolved_on_time: int
+    rated: int
+    satisfied: int
+    default_satisfied: int
+    reopened: int
+    merged_reports: int
+    urgent: int
+    avg_hours_to_accept: float | None
+    avg_hours_to_resolve: float | None
+    overdue: list[tuple[int, str, str, datetime]]  # number, category, handler id, deadline
+
+    @property
+    def resolution_rate(self) -> float | None:
+        """办结率: resolved or closed among the tickets filed."""
+        return self.resolved / self.total if self.total else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """按时办结率: resolved by the deadline among the resolved."""
+        return self.resolved_on_time / self.resolved if self.resolved else None
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率: 满意 or 基本满意 among residents who rated (默认满意 is counted apart)."""
+        return self.satisfied / self.rated if self.rated else None
+
+
+def _grouped(session: Session, column: Any, where: list[ColumnElement[bool]]) -> dict[str, int]:
+    rows = session.exec(select(column, func.count()).where(*where).group_by(column)).all()
+    return {str(key): int(n) for key, n in rows if key is not None}
+
+
+def ticket_figures(
+    session: Session, start: datetime, end: datetime, community_ids: list[str] | None = None
+) -> TicketFigures:
+    """Figures for tickets filed in [start, end), optionally only in some communities."""
+    where: list[ColumnElement[bool]] = [Ticket.created_at >= start, Ticket.created_at < end]
+    if community_ids is not None:
+        where.append(col(Ticket.community_id).in_(community_ids))
+    done = col(Ticket.state).in_([s.value for s in DONE])
+    rated_by_resident = col(Ticket.rating).in_([Rating.SATISFIED.value, Rating.BASICALLY.value, Rating.UNSATISFIED.value])
+    row = session.exec(
+        select(
+            func.count(),
+            func.sum(case((done, 1), else_=0)),
+            func.sum(case((done & (col(Ticket.resolved_at) <= col(Ticket.deadline)), 1), else_=0)),
+            func.sum(case((rated_by_resident, 1), else_=0)),
+            func.sum(case((col(Ticket.rating).in_([Rating.SATISFIED.value, Rating.BASICALLY.value]), 1), else_=0)),
+            func.sum(case((Ticket.rating == Rating.DEFAULT.value, 1), else_=0)),
+            func.coalesce(func.sum(Ticket.reopened), 0),
+            func.coalesce(func.sum(Ticket.reporters - 1), 0),
+            func.sum(case((Ticket.urgent == True, 1), else_=0)),  # noqa: E712
+            func.avg(seconds_between(Ticket.created_at, Ticket.accepted_at)),
+            func.avg(seconds_between(Ticket.created_at, Ticket.resolved_at)),
+        ).where(*where)
+    ).one()
+    total, resolved, on_time, rated, satisfied, default, reopened, merged, urgent, to_accept, to_resolve = row
+    overdue_rows = session.exec(
+        select(Ticket.id, Ticket.category, Ticket.handler_id, Ticket.deadline)
+        .where(*where, col(Ticket.state).not_in([s.value for s in DONE]), Ticket.deadline < end)
+        .order_by(col(Ticket.deadline))
+    ).all()
+    return TicketFigures(
+        total=int(total or 0),
+        by_state=_grouped(session, Ticket.state, where),
+        by_category=_grouped(session, Ticket.category, where),
+        by_community=_grouped(session, Ticket.community_id, where),
+        by_handler=_grouped(session, Ticket.handler_id, where),
+        resolved=int(resolved or 0),
+        resolved_on_time=int(on_time or 0),
+        rated=int(rated or 0),
+        satisfied=int(satisfied or 0),
+        default_satisfied=int(default or 0),
+        reopened=int(reopened or 0),
+        merged_reports=int(merged or 0),
+        urgent=int(urgent or 0),
+        avg_hours_to_accept=float(to_accept) / 3600 if to_accept is not None else None,
+        avg_hours_to_resolve=float(to_resolve) / 3600 if to_resolve is not None else None,
+        overdue=[(int(i), str(c), str(h or ""), d) for i, c, h, d in overdue_rows],
+    )

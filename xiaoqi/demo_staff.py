@@ -1,0 +1,77 @@
+"""Simulated staff and residents for the demo: they answer Xiaoqi's messages through the chat, as people would."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.values import Incoming
+from xiaoqi.outgoing import Outgoing
+
+_ASSIGNED = re.compile(r"回复“#签收 (\d+)”")
+_RATE = re.compile(r"^(\d+)号工单已办结")
+_REOPENED = re.compile(r"^【重办】(\d+)号工单")
+PROGRESS_NOTES = ["已联系物业，正在安排", "已到现场查看，正在协调处理", "已通知相关单位，明天上门", "材料已报街道，等待答复"]
+RESOLUTIONS = ["已处理完毕，现场已恢复正常", "已联系相关单位修好", "已上门沟通，问题已解决", "已清理干净，将加强巡查"]
+
+
+@dataclass
+class DemoPeople:
+    """Reacts to what the bot sent: handlers accept and resolve, some late; residents rate, some not at all."""
+
+    seed: int = 20261001
+    _queue: list[tuple[datetime, int, Incoming]] = field(default_factory=list)
+    _ids: Iterable[int] = field(default_factory=itertools.count)
+    _handled: set[tuple[int, str]] = field(default_factory=set)
+    _urgent: set[int] = field(default_factory=set)
+
+    def _later(self, at: datetime, sender: str, text: str, group: str | None = None) -> None:
+        n = next(self._ids)  # type: ignore[call-overload]
+        heapq.heappush(self._queue, (at, n, Incoming(f"demo-staff-{n}", sender, text, at, group_id=group)))
+
+    def react(self, sent: Iterable[Outgoing]) -> None:
+        for out in sent:
+            assert out.at is not None
+            if out.to_id is not None and (match := _ASSIGNED.search(out.text) or _REOPENED.search(out.text)):
+                number = int(match[1])
+                if out.text.startswith("【紧急】"):  # everyone on duty hears it; the first one named handles it
+                    if number in self._urgent:
+                        continue
+                    self._urgent.add(number)
+                self._handler(number, out.to_id, out.at, urgent=out.text.startswith("【紧急】"))
+            elif out.group_id is not None and out.mentions and (match := _RATE.match(out.text)):
+                self._resident(int(match[1]), out.mentions[0], out.group_id, out.at)
+
+    def _handler(self, number: int, person: str, at: datetime, *, urgent: bool) -> None:
+        if (number, person) in self._handled:
+            return
+        self._handled.add((number, person))
+        rng = random.Random(f"{self.seed}-{number}-{person}")
+        if rng.random() < (0.3 if urgent else 0.08):
+            return  # this one does not react: the ticket escalates or goes overdue
+        accept_at = at + timedelta(minutes=rng.randint(1, 4) if urgent else rng.randint(20, 240))
+        self._later(accept_at, person, f"#签收 {number}")
+        if rng.random() < 0.6:
+            self._later(accept_at + timedelta(hours=rng.randint(1, 8)), person, f"#进展 {number} {rng.choice(PROGRESS_NOTES)}")
+        resolve_at = accept_at + timedelta(hours=rng.randint(3, 80))
+        self._later(resolve_at, person, f"#办结 {number} {rng.choice(RESOLUTIONS)}")
+
+    def _resident(self, number: int, person: str, group: str, at: datetime) -> None:
+        rng = random.Random(f"{self.seed}-rating-{number}")
+        roll = rng.random()
+        if roll < 0.12:
+            return  # never answers: closes as 默认满意
+        word = "满意" if roll < 0.75 else "基本满意" if roll < 0.9 else "不满意"
+        self._later(at + timedelta(hours=rng.randint(1, 20)), person, word, group)
+
+    def due(self, until: datetime) -> list[Incoming]:
+        """Reactions that happen before `until`, in time order."""
+        ready: list[Incoming] = []
+        while self._queue and self._queue[0][0] <= until:
+            ready.append(heapq.heappop(self._queue)[2])
+        return ready
