@@ -15,6 +15,7 @@ from bot import replies
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import ROLE_LABELS, ChatGroup, Person, Role
+from xiaoqi import audit
 from xiaoqi.errors import XiaoqiError
 
 if TYPE_CHECKING:
@@ -177,6 +178,15 @@ class Router:
             allowed = "、".join(ROLE_LABELS[r] for r in Role if r in cmd.roles)
             return [ctx.reply(replies.NOT_ALLOWED.format(roles=allowed))]
         ctx.args = parsed.args
+        if ctx.sender.role.is_staff:
+            audit.record(
+                ctx.session,
+                at=ctx.now,
+                actor_id=ctx.sender.id,
+                action=f"command:{cmd.names[0]}",
+                target=ctx.message.group_id or "private",
+                detail=parsed.args,
+            )
         try:
             return _as_outgoing(ctx, _call(cmd.handler, ctx))
         except UsageError as error:

@@ -90,3 +90,18 @@ async def test_odd_messages_never_crash(bot: MemoryTransport) -> None:
     for text in ["", " ", "😀😀😀", "[捂脸][强]", "a" * 20000, "\x00\x07控制字符\u202e", "#", "@小棲", "# ", "/"]:
         replies = await bot.say(text, sender="wxid_r1", group="g1@chatroom")
         assert all("出了点小问题" not in r.text for r in replies)
+
+
+async def test_every_staff_command_is_in_the_audit_log(app: App, bot: MemoryTransport) -> None:
+    from sqlmodel import select
+
+    from xiaoqi.audit import AuditEntry
+    from xiaoqi.db import session_scope
+
+    await bot.say("#统计 本周", sender="wxid_sg", group="g1@chatroom")
+    await bot.say("#帮助", sender="wxid_r1", group="g1@chatroom")
+    with session_scope(app.engine) as session:
+        rows = session.exec(select(AuditEntry)).all()
+    assert [(r.actor_id, r.action, r.target, r.detail) for r in rows] == [
+        ("wxid_sg", "command:统计", "g1@chatroom", "本周")
+    ]

@@ -17,7 +17,6 @@ from tickets.models import OPEN_STATES, ExtensionRequest, Rating, Ticket, Ticket
 from tickets.policy import TicketPolicy
 from tickets.routing import grid_worker, leaders, social_worker
 from tickets.workdays import WorkCalendar
-from xiaoqi import audit
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.outgoing import Outgoing
 
@@ -199,15 +198,10 @@ class Desk:
 
 
 # -- staff actions ----------------------------------------------------------------------------
-def _log_staff(session: Session, now: datetime, actor: Person, action: str, ticket: Ticket, note: str = "") -> None:
-    audit.record(session, at=now, actor_id=actor.id, action=f"ticket.{action}", target=str(ticket.id), detail=note)
-
-
 def accept(desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket) -> list[Outgoing]:
     _require(ticket, [S.NEW], "签收")
     _require_handler(actor, ticket, "签收")
     desk.move(session, ticket, now=now, actor_id=actor.id, action="签收", to_state=S.ACCEPTED, accepted_at=now, handler_id=actor.id)
-    _log_staff(session, now, actor, "accept", ticket)
     return notify_reporters(session, ticket, texts.ACCEPTED.format(number=ticket.id, handler=desk.handler_label(session, ticket)))
 
 
@@ -216,7 +210,6 @@ def post_progress(desk: Desk, session: Session, now: datetime, actor: Person, ti
     _require_handler(actor, ticket, "报进展")
     extra = {"accepted_at": now} if ticket.accepted_at is None else {}
     desk.move(session, ticket, now=now, actor_id=actor.id, action="进展", to_state=S.IN_PROGRESS, note=note, **extra)
-    _log_staff(session, now, actor, "progress", ticket, note)
     return notify_reporters(session, ticket, texts.PROGRESS.format(number=ticket.id, note=note))
 
 
@@ -224,7 +217,6 @@ def resolve(desk: Desk, session: Session, now: datetime, actor: Person, ticket: 
     _require(ticket, [S.ACCEPTED, S.IN_PROGRESS], "办结（请先签收）")
     _require_handler(actor, ticket, "办结")
     desk.move(session, ticket, now=now, actor_id=actor.id, action="办结", to_state=S.RESOLVED, note=note, resolved_at=now, resolution=note)
-    _log_staff(session, now, actor, "resolve", ticket, note)
     return notify_reporters(session, ticket, texts.RESOLVED.format(number=ticket.id, note=note))
 
 
@@ -246,7 +238,6 @@ def return_ticket(desk: Desk, session: Session, now: datetime, actor: Person, ti
         department_id=None,
         assigned_at=now,
     )
-    _log_staff(session, now, actor, "return", ticket, reason)
     out = notify_reporters(session, ticket, texts.RETURNED_FOR_RESIDENT.format(number=ticket.id))
     if worker is not None:
         out.append(Outgoing(texts.RETURNED_FOR_SW.format(number=ticket.id, actor=actor.name, reason=reason), to_id=worker.id))
@@ -274,7 +265,6 @@ def reassign(
         assigned_at=now,
         accepted_at=None,
     )
-    _log_staff(session, now, actor, "reassign", ticket, target.id)
     out = notify_handler(session, ticket, texts.NEW_FOR_HANDLER)
     out += notify_reporters(
         session,
@@ -298,7 +288,6 @@ def request_extension(
         raise XiaoqiError(f"{ticket.id}号工单已有一个延期申请在等社工批准。")
     session.add(ExtensionRequest(ticket_id=ticket.id, requested_by=actor.id, days=days, reason=reason, requested_at=now))
     session.add(TicketEvent(ticket_id=ticket.id, at=now, actor_id=actor.id, action="申请延期", note=f"{days}个工作日：{reason}"))
-    _log_staff(session, now, actor, "extension.request", ticket, f"{days} {reason}")
     worker = social_worker(session, ticket.community_id)
     if worker is None or worker.id == actor.id:
         return approve_extension(desk, session, now, actor, ticket) if worker is not None else []
@@ -332,7 +321,6 @@ def approve_extension(desk: Desk, session: Session, now: datetime, actor: Person
         urged_at=None,
         supervised_at=None,
     )
-    _log_staff(session, now, actor, "extension.approve", ticket, str(request.days))
     out = notify_reporters(session, ticket, texts.EXTENDED.format(number=ticket.id, deadline=texts.when(deadline)))
     if request.requested_by != actor.id:
         out.append(Outgoing(f"{ticket.id}号工单延期已批准，新的时限是{texts.when(deadline)}。", to_id=request.requested_by))

@@ -17,7 +17,6 @@ from tickets import lifecycle, texts
 from tickets.lifecycle import get_ticket, may_manage
 from tickets.models import OPEN_STATES, LabelledExample, PendingConfirmation, Rating, Ticket, TicketEvent, TicketReporter, TicketState
 from tickets.service import URGENT, file_petition
-from xiaoqi import audit
 from xiaoqi.clock import local
 from xiaoqi.errors import XiaoqiError
 
@@ -297,7 +296,6 @@ def _recategorise(app: App, session: Session, now: datetime, sender: Person, tic
     source = session.exec(select(Message).where(Message.platform_id == ticket.source_message_id)).first()
     if source is not None:
         source.category = category
-    audit.record(session, at=now, actor_id=sender.id, action="ticket.recategorise", target=str(ticket.id), detail=category)
     return []
 
 
@@ -315,5 +313,4 @@ def file_for_resident(app: App, session: Session, now: datetime, message: Incomi
     intent, category = _labels_for(app, text)
     filed = file_petition(app.desk, session, now=now, reporter=resident, group=group, message_id=message.message_id,
                           text=text, intent=intent, category=category, filed_by=sender)
-    audit.record(session, at=now, actor_id=sender.id, action="ticket.file_for", target=str(filed.ticket.id), detail=resident.id)
     return [_private(sender, f"已替{resident.name}登记为{filed.ticket.id}号工单。"), *filed.notices]
