@@ -116,7 +116,6 @@ def test_overdue_ticket_across_a_weekend_and_the_national_holiday(app: App) -> N
         ("2026-10-09T09:00:00+08:00", "wxid_sg", "提醒：1号"),  # the 5th working day: Sep 28-30, Oct 8, 9
         ("2026-10-10T09:00:00+08:00", "wxid_sg", "【催办】1"),  # Saturday 10 Oct is a make-up working day
         ("2026-10-12T09:00:00+08:00", "wxid_sg", "【督办】1"),  # one working day later, after Sunday
-        ("2026-10-12T09:00:00+08:00", "wxid_dept", "【督办】1"),
         ("2026-10-12T09:00:00+08:00", "wxid_ld", "【督办】1"),
     ]
     assert "已超过办理时限10月9日" in staff[2][2]

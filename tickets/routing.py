@@ -47,12 +47,15 @@ def grid_worker(session: Session, community_id: str | None, group_id: str | None
 
 
 def leaders(session: Session, community_id: str | None) -> list[Person]:
-    """The community's own leaders if the registry names any, else the district's."""
+    """The community's own leaders if the registry names any, else the district's (not department contacts)."""
     local = _people(session, Role.LEADER, community_id) if community_id else []
     if local:
         return local
-    query = select(Person).where(Person.role == Role.LEADER, col(Person.community_id).is_(None)).order_by(Person.id)
-    return list(session.exec(query))
+    contacts = select(Department.contact_id).where(col(Department.contact_id).is_not(None))
+    query = select(Person).where(
+        Person.role == Role.LEADER, col(Person.community_id).is_(None), col(Person.id).not_in(contacts)
+    )
+    return list(session.exec(query.order_by(Person.id)))
 
 
 def _rule(session: Session, community_id: str | None, category: str) -> RoutingRule | None:
