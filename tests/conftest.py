@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from bot.app import App, create_app
 from groups.registry import load_registry
 from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import session_scope
+from xiaoqi.db import make_engine, migrate, session_scope
 from xiaoqi.settings import Settings
 
 TESTS = Path(__file__).resolve().parent
@@ -33,32 +33,47 @@ def require_or_skip(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _database_url(admin_url: str, name: str) -> str:
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
 @pytest.fixture(scope="session")
-def postgres_admin() -> Iterator[str]:
-    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+def postgres_template() -> Iterator[tuple[str, str]]:
+    """A migrated template database; each test copies it, which is much faster than migrating."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as conn:
+        with admin.connect() as conn:
             conn.execute(text("select 1"))
     except Exception as error:  # noqa: BLE001
-        engine.dispose()
+        admin.dispose()
         require_or_skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error.__class__.__name__}")
+    template = f"xiaoqi_tpl_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
+    engine = make_engine(_database_url(POSTGRES_ADMIN_URL, template))
+    migrate(engine)
     engine.dispose()
-    yield POSTGRES_ADMIN_URL
+    try:
+        yield POSTGRES_ADMIN_URL, template
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database on each backend."""
+    """A fresh database on each backend (PostgreSQL copies a migrated template)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'xiaoqi.db'}"
         return
-    admin_url = request.getfixturevalue("postgres_admin")
+    admin_url, template = request.getfixturevalue("postgres_template")
     name = f"xiaoqi_t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+        yield _database_url(admin_url, name)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
