@@ -100,13 +100,11 @@ class App:
                 sent_at=incoming.at,
                 now=self.clock or incoming.at,
             )
-            message_pk = captured.message.id
-        if not captured.needs_handling:
-            log.debug("message %s already handled", incoming.message_id)
-            return sent
-        with session_scope(self.engine) as session:
-            message = session.get(Message, message_pk)
-            assert message is not None
+            session.commit()  # stored before anything else can go wrong
+            if not captured.needs_handling:
+                log.debug("message %s already handled", incoming.message_id)
+                return sent
+            message = captured.message
             if labels is None and incoming.kind in CLASSIFIED_KINDS:
                 labels = self.classify([message.text])[0]
             if labels is not None:

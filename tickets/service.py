@@ -20,6 +20,7 @@ from xiaoqi.privacy import mask_private_numbers
 
 URGENT = "紧急"
 FOLLOW_UP_SIMILARITY = 0.3
+FOLLOW_UP_SAME_CATEGORY = timedelta(hours=24)
 _FIRE = re.compile(r"火|烟|燃气|煤气|天然气|液化气|焦味|糊味|爆炸|电瓶.*(炸|冒)")
 _MEDICAL = re.compile(r"摔|倒地|晕|昏|不省人事|没反应|没有反应|心脏|出血|流血|吐血|中风|喘不上|抽搐|受伤|起不来")
 _POLICE = re.compile(r"偷|抢|打人|砍|刀|撬|失踪|走丢|找不到孩子|小孩不见|跳楼|轻生|威胁|闯入")
@@ -59,6 +60,13 @@ def _reported_by(session: Session, ticket: Ticket, person_id: str) -> bool:
     )
 
 
+def _same_problem(ticket: Ticket, summary: str, category: str, now: datetime) -> bool:
+    """A resident's new message continues their open ticket when alike, or same kind on the same day."""
+    if similarity(ticket.summary, summary) >= FOLLOW_UP_SIMILARITY:
+        return True
+    return ticket.category == category and now - ticket.created_at <= FOLLOW_UP_SAME_CATEGORY
+
+
 def file_petition(
     desk: Desk,
     session: Session,
@@ -79,11 +87,12 @@ def file_petition(
     since = now - timedelta(hours=desk.policy.duplicate_window_hours)
     candidates = list(_open_tickets(session, community_id, since))
     own = [t for t in candidates if _reported_by(session, t, reporter.id)]
-    best_own = max(own, key=lambda t: similarity(t.summary, summary), default=None)
     if intent == URGENT:
         best_own = next((t for t in own if t.urgent), None)
-    elif best_own is not None and similarity(best_own.summary, summary) < FOLLOW_UP_SIMILARITY:
-        best_own = None
+    else:
+        best_own = max(own, key=lambda t: similarity(t.summary, summary), default=None)
+        if best_own is not None and not _same_problem(best_own, summary, category, now):
+            best_own = None
     if best_own is not None:
         return _follow_up(desk, session, best_own, now=now, reporter=reporter, group_id=group_id, text=summary)
     others = [t for t in candidates if t not in own and (t.category == category or (t.urgent and intent == URGENT))]
