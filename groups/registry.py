@@ -24,23 +24,11 @@ from groups.models import (
     RoutingRule,
     Street,
 )
+from nlp.labels import CATEGORIES
 from xiaoqi.errors import XiaoqiError
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = (
-    "物业管理",
-    "环境卫生",
-    "市政设施",
-    "治安消防",
-    "交通停车",
-    "噪音扰民",
-    "违建占道",
-    "养老助残",
-    "政务服务",
-    "邻里纠纷",
-    "其他",
-)
 DEFAULT_ROUTE = "default"
 ROLE_NAMES: dict[str, Role] = {
     "居民": Role.RESIDENT,

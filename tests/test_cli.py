@@ -1,0 +1,56 @@
+"""The installed `xiaoqi` command as a new user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REGISTRY
+
+XIAOQI = [sys.executable, "-m", "xiaoqi"]
+
+
+def _run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*XIAOQI, *args], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"}, check=False)
+
+
+def test_simulate_reports_bad_lines_and_writes_replies(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        "\n".join(
+            [
+                json.dumps({"at": "2026-11-02T09:00:00+08:00", "group": "g1@chatroom", "from": "wxid_r1",
+                            "text": "#反映 3栋门口的井盖松了，踩上去咣当响"}, ensure_ascii=False),
+                "{broken",
+                json.dumps({"at": "2026-11-02T09:05:00+08:00", "to": "xiaoqi", "from": "wxid_r1", "text": "#进度"},
+                           ensure_ascii=False),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    result = _run("simulate", str(events), "--registry", str(REGISTRY), "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "line 2: not valid JSON" in result.stderr
+    replies = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    resident = [r for r in replies if r["to"] == "wxid_r1" or "wxid_r1" in r["mentions"]]
+    assert resident[0]["text"].startswith("收到！您反映的“3栋门口的井盖松了")
+    assert resident[-1]["text"].startswith("1号（3栋门口的井盖松了") and resident[-1]["to"] == "wxid_r1"
+
+
+def test_registry_load_refuses_a_bad_file_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(REGISTRY.read_text(encoding="utf-8").replace("role: 居民, community: c2", "role: 居民, community: c9"),
+                   encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    result = _run("registry", "load", str(bad), "--db", db, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "bad.yaml:" in result.stderr and "people[8].community: 没有 id 为“c9”的社区" in result.stderr
+    good = _run("registry", "load", str(REGISTRY), "--db", db, cwd=tmp_path)
+    assert good.returncode == 0
+    assert good.stdout.strip() == "registry loaded: 1 streets, 2 communities, 3 groups, 9 people, 4 routing rules"
