@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
@@ -13,9 +14,11 @@ from typing import Any, TextIO
 from bot.app import App
 from bot.values import Incoming, MessageKind, Outgoing
 from xiaoqi.clock import iso_local, parse_time
+from xiaoqi.privacy import mask_private_numbers
 
 log = logging.getLogger(__name__)
 KINDS = ", ".join(kind.value for kind in MessageKind)
+BATCH = 256
 KNOWN_FIELDS = {"at", "group", "to", "from", "text", "name", "kind", "mentions", "id", "tick"}
 
 
@@ -117,22 +120,50 @@ class SimulationResult:
     sent: int = 0
 
 
+def replay(
+    app: App,
+    events: Iterable[Event],
+    emit: Callable[[list[Outgoing]], None],
+    before: Callable[[datetime], None] | None = None,
+) -> None:
+    """Feed events in order, classifying text messages in batches; `before` may interleave other events."""
+    pending = iter(events)
+    while batch := list(itertools.islice(pending, BATCH)):
+        texts = [
+            mask_private_numbers(e.text) for e in batch if isinstance(e, Incoming) and e.kind is MessageKind.TEXT
+        ]
+        labels = iter(app.classify(texts))
+        for event in batch:
+            if before is not None:
+                before(event.at)
+            if isinstance(event, Tick):
+                emit(app.advance(event.at))
+            else:
+                emit(app.handle(event, next(labels) if event.kind is MessageKind.TEXT else None))
+
+
 def run_simulation(app: App, lines: Iterable[str], out: TextIO, errors: TextIO) -> SimulationResult:
     """Replay events in file order; due work runs before the event that passes its time."""
     result = SimulationResult()
-    for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            event = parse_event(line, line_no, app.settings.bot_id)
-        except EventError as error:
-            errors.write(f"line {line_no}: {error}; skipped\n")
-            result.skipped += 1
-            continue
-        result.events += 1
-        produced = app.advance(event.at) if isinstance(event, Tick) else app.handle(event)
+
+    def events() -> Iterator[Event]:
+        for line_no, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = parse_event(line, line_no, app.settings.bot_id)
+            except EventError as error:
+                errors.write(f"line {line_no}: {error}; skipped\n")
+                result.skipped += 1
+                continue
+            result.events += 1
+            yield event
+
+    def emit(produced: list[Outgoing]) -> None:
         for message in produced:
             out.write(json.dumps(output_record(message), ensure_ascii=False) + "\n")
         result.sent += len(produced)
+
+    replay(app, events(), emit)
     out.flush()
     return result

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,8 +16,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.app import App, create_app
-from bot.simulator import EventError, Tick, output_record, parse_event
-from bot.values import Incoming, MessageKind, Outgoing
+from bot.simulator import EventError, Tick, output_record, parse_event, replay
+from bot.values import Incoming, Outgoing
 from groups.messages import Message
 from groups.models import Person
 from tickets.models import Ticket
@@ -27,11 +26,9 @@ from xiaoqi.db import session_scope
 from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
 from xiaoqi.clock import local
-from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.settings import Settings
 
 log = logging.getLogger(__name__)
-BATCH = 256
 
 
 def _events(path: Path, bot_id: str) -> list[Incoming | Tick]:
@@ -46,19 +43,15 @@ def _events(path: Path, bot_id: str) -> list[Incoming | Tick]:
     return events
 
 
-def _batches(events: Sequence[Incoming | Tick]) -> Iterator[Sequence[Incoming | Tick]]:
-    for start in range(0, len(events), BATCH):
-        yield events[start : start + BATCH]
-
-
-def replay(app: App, events: Sequence[Incoming | Tick], until: datetime, replies: Path, console: Console) -> int:
-    """Feed events to the app (text classified in batches) while simulated staff and residents answer back."""
+def run_month(app: App, events: Sequence[Incoming | Tick], until: datetime, replies: Path, console: Console) -> int:
+    """Feed the month to the app while simulated staff and residents answer back; returns messages sent."""
     people = DemoPeople()
     sent = 0
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with replies.open("w", encoding="utf-8") as sink, Progress(*columns, console=console) as progress:
+        task = progress.add_task("回放一个月的群消息", total=len(events))
 
-        def deliver(produced: list[Outgoing]) -> None:
+        def emit(produced: list[Outgoing]) -> None:
             nonlocal sent
             people.react(produced)
             for message in produced:
@@ -67,26 +60,16 @@ def replay(app: App, events: Sequence[Incoming | Tick], until: datetime, replies
 
         def reactions(before: datetime) -> None:
             for reaction in people.due(before):
-                deliver(app.handle(reaction))
+                emit(app.handle(reaction))
 
-        task = progress.add_task("回放一个月的群消息", total=len(events))
-        for batch in _batches(events):
-            texts = [
-                mask_private_numbers(e.text)
-                for e in batch
-                if isinstance(e, Incoming) and e.kind is MessageKind.TEXT
-            ]
-            labels = iter(app.classify(texts))
-            for event in batch:
-                reactions(event.at)
-                if isinstance(event, Tick):
-                    deliver(app.advance(event.at))
-                else:
-                    label = next(labels) if event.kind is MessageKind.TEXT else None
-                    deliver(app.handle(event, label))
-            progress.advance(task, len(batch))
+        def advancing() -> Iterator[Incoming | Tick]:
+            for event in events:
+                yield event
+                progress.advance(task)
+
+        replay(app, advancing(), emit, before=reactions)
         reactions(until)
-        deliver(app.advance(until))
+        emit(app.advance(until))
     return sent
 
 
@@ -167,7 +150,7 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
     events = _events(demo_dir / "month.jsonl", settings.bot_id)
     last = max(e.at for e in events)
     month_end = (local(last).replace(day=28) + timedelta(days=4)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    sent = replay(app, events, month_end, out / "replies.jsonl", console)
+    sent = run_month(app, events, month_end, out / "replies.jsonl", console)
     with session_scope(app.engine) as session:
         console.print(_summary(session, sent, time.perf_counter() - started, out))
     app.engine.dispose()
