@@ -6,12 +6,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import replies
+from nlp import Labels, MessageClassifier
 from bot.router import Context, Router
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message, capture_message
@@ -28,19 +28,6 @@ log = logging.getLogger(__name__)
 CLASSIFIED_KINDS = frozenset({MessageKind.TEXT})
 
 
-class MessageLabels(Protocol):
-    intent: str
-    category: str
-    sentiment: str
-
-    @property
-    def confidence(self) -> float: ...
-
-
-class Classifier(Protocol):
-    def classify_batch(self, texts: Sequence[str]) -> Sequence[MessageLabels]: ...
-
-
 @dataclass
 class App:
     """Holds the wiring; all state that matters lives in the database, so a restart loses nothing."""
@@ -50,7 +37,7 @@ class App:
     router: Router
     desk: Desk
     jobs: Sequence[Job] = ()
-    classifier: Classifier | None = None
+    classifier: MessageClassifier | None = None
     clock: datetime | None = field(default=None, init=False)
     _baseline: datetime | None = field(default=None, init=False)
 
@@ -79,12 +66,12 @@ class App:
                     continue
             sent.extend(_stamp(produced, at))
 
-    def classify(self, texts: Sequence[str]) -> list[MessageLabels | None]:
+    def classify(self, texts: Sequence[str]) -> list[Labels | None]:
         if self.classifier is None or not texts:
             return [None] * len(texts)
         return list(self.classifier.classify_batch(texts))
 
-    def handle(self, incoming: Incoming, labels: MessageLabels | None = None) -> list[Outgoing]:
+    def handle(self, incoming: Incoming, labels: Labels | None = None) -> list[Outgoing]:
         """Capture, label and answer one event; one bad message never stops the bot."""
         sent = self.advance(incoming.at)
         with session_scope(self.engine) as session:
@@ -146,7 +133,7 @@ def create_app(
     settings: Settings,
     *,
     engine: Engine | None = None,
-    classifier: Classifier | None = None,
+    classifier: MessageClassifier | None = None,
     jobs: Sequence[Job] | None = None,
     router: Router | None = None,
 ) -> App:

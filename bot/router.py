@@ -124,9 +124,7 @@ class Router:
 
         return register
 
-    def on_message(
-        self, kinds: Iterable[MessageKind] = (MessageKind.TEXT,)
-    ) -> Callable[[Handler], Handler]:
+    def on_message(self, kinds: Iterable[MessageKind] = (MessageKind.TEXT,)) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.message_handlers.append(MessageHandler(handler, frozenset(kinds)))
             return handler
@@ -203,8 +201,4 @@ class Router:
         return []
 
     def help_lines(self, role: Role) -> Sequence[str]:
-        return [
-            f"#{cmd.names[0]}：{cmd.summary}"
-            for cmd in self.unique_commands()
-            if role in cmd.roles
-        ]
+        return [f"#{cmd.names[0]}：{cmd.summary}" for cmd in self.unique_commands() if role in cmd.roles]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
-import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -130,7 +130,9 @@ def replay(
     pending = iter(events)
     while batch := list(itertools.islice(pending, BATCH)):
         texts = [
-            mask_private_numbers(e.text) for e in batch if isinstance(e, Incoming) and e.kind is MessageKind.TEXT
+            mask_private_numbers(e.text)
+            for e in batch
+            if isinstance(e, Incoming) and e.kind is MessageKind.TEXT
         ]
         labels = iter(app.classify(texts))
         for event in batch:

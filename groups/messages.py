@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from groups.models import ChatGroup, Membership, Person, Role
-from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.db import StrEnumType, UTCDateTime
+from xiaoqi.privacy import mask_private_numbers
 
 log = logging.getLogger(__name__)
 MAX_STORED_CHARS = 20_000

@@ -215,7 +215,9 @@ def parse_registry(path: Path) -> RegistrySpec:
 
 def _cross_check(spec: RegistrySpec) -> tuple[Path_, str] | None:
     """References between parts of the file: unique ids, known communities, grids, groups."""
-    seen: dict[str, set[str]] = {kind: set() for kind in ("street", "community", "grid", "group", "person", "department")}
+    seen: dict[str, set[str]] = {
+        kind: set() for kind in ("street", "community", "grid", "group", "person", "department")
+    }
     grid_community: dict[str, str] = {}
     group_community: dict[str, str] = {}
     for s_i, street in enumerate(spec.streets):
@@ -274,7 +276,9 @@ def _cross_check(spec: RegistrySpec) -> tuple[Path_, str] | None:
     return None
 
 
-def _check_routes(routes: Mapping[str, RouteSpec], where: Path_, spec: RegistrySpec) -> tuple[Path_, str] | None:
+def _check_routes(
+    routes: Mapping[str, RouteSpec], where: Path_, spec: RegistrySpec
+) -> tuple[Path_, str] | None:
     departments = {d.id for d in spec.departments}
     for category, route in routes.items():
         if category not in CATEGORIES and category != DEFAULT_ROUTE:
@@ -295,7 +299,10 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
     for department in spec.departments:
         session.merge(
             Department(
-                id=department.id, name=department.name, street_id=department.street, contact_id=department.contact
+                id=department.id,
+                name=department.name,
+                street_id=department.street,
+                contact_id=department.contact,
             )
         )
     for street in spec.streets:
@@ -339,7 +346,9 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
         )
     session.flush()
     for person in spec.people:
-        current = {m.group_id: m for m in session.exec(select(Membership).where(Membership.person_id == person.id))}
+        current = {
+            m.group_id: m for m in session.exec(select(Membership).where(Membership.person_id == person.id))
+        }
         for group_id in person.groups:
             if group_id in current:
                 current[group_id].active = True

@@ -44,7 +44,7 @@ def postgres_template() -> Iterator[tuple[str, str]]:
     try:
         with admin.connect() as conn:
             conn.execute(text("select 1"))
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         admin.dispose()
         require_or_skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error.__class__.__name__}")
     template = f"xiaoqi_tpl_{uuid.uuid4().hex[:12]}"

@@ -90,8 +90,14 @@ async def test_unknown_speaker_becomes_resident_of_the_groups_community(app: App
 async def test_every_kind_is_stored_and_times_stay_aware(app: App) -> None:
     bot = MemoryTransport(app, START)
     for i, kind in enumerate(MessageKind):
-        await bot.say("" if kind is not MessageKind.TEXT else "早", sender="wxid_r2", group="g2@chatroom",
-                      kind=kind, message_id=f"k-{i}", at=START + timedelta(seconds=i))
+        await bot.say(
+            "" if kind is not MessageKind.TEXT else "早",
+            sender="wxid_r2",
+            group="g2@chatroom",
+            kind=kind,
+            message_id=f"k-{i}",
+            at=START + timedelta(seconds=i),
+        )
     stored = _messages(app)
     assert [m.kind for m in stored] == list(MessageKind)
     assert all(m.sent_at.tzinfo is not None for m in stored)

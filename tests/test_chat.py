@@ -19,15 +19,7 @@ def _chat(app: App, script: str) -> list[str]:
 def test_pick_group_and_role_then_talk(app: App) -> None:
     lines = _chat(
         app,
-        ":group g1@chatroom\n"
-        ":as 社工\n"
-        "#统计\n"
-        ":as wxid_r1\n"
-        "#统计\n"
-        ":private\n"
-        "帮助\n"
-        ":quit\n"
-        "这一行不会被读到\n",
+        ":group g1@chatroom\n:as 社工\n#统计\n:as wxid_r1\n#统计\n:private\n帮助\n:quit\n这一行不会被读到\n",
     )
     text = "\n".join(lines)
     assert "群 g1@chatroom｜发言人 李社工（wxid_sg，社工）" in text

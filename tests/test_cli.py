@@ -14,8 +14,16 @@ XIAOQI = [sys.executable, "-m", "xiaoqi"]
 
 
 def _run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*XIAOQI, *args], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONIOENCODING": "utf-8"}, check=False)
+    return subprocess.run(
+        [*XIAOQI, *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        check=False,
+    )
 
 
 def test_simulate_reports_bad_lines_and_writes_replies(tmp_path: Path) -> None:
@@ -23,11 +31,20 @@ def test_simulate_reports_bad_lines_and_writes_replies(tmp_path: Path) -> None:
     events.write_text(
         "\n".join(
             [
-                json.dumps({"at": "2026-11-02T09:00:00+08:00", "group": "g1@chatroom", "from": "wxid_r1",
-                            "text": "#反映 3栋门口的井盖松了，踩上去咣当响"}, ensure_ascii=False),
+                json.dumps(
+                    {
+                        "at": "2026-11-02T09:00:00+08:00",
+                        "group": "g1@chatroom",
+                        "from": "wxid_r1",
+                        "text": "#反映 3栋门口的井盖松了，踩上去咣当响",
+                    },
+                    ensure_ascii=False,
+                ),
                 "{broken",
-                json.dumps({"at": "2026-11-02T09:05:00+08:00", "to": "xiaoqi", "from": "wxid_r1", "text": "#进度"},
-                           ensure_ascii=False),
+                json.dumps(
+                    {"at": "2026-11-02T09:05:00+08:00", "to": "xiaoqi", "from": "wxid_r1", "text": "#进度"},
+                    ensure_ascii=False,
+                ),
             ]
         )
         + "\n",
@@ -45,12 +62,19 @@ def test_simulate_reports_bad_lines_and_writes_replies(tmp_path: Path) -> None:
 
 def test_registry_load_refuses_a_bad_file_with_its_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(REGISTRY.read_text(encoding="utf-8").replace("role: 居民, community: c2", "role: 居民, community: c9"),
-                   encoding="utf-8")
+    bad.write_text(
+        REGISTRY.read_text(encoding="utf-8").replace(
+            "role: 居民, community: c2", "role: 居民, community: c9"
+        ),
+        encoding="utf-8",
+    )
     db = f"sqlite:///{tmp_path / 'x.db'}"
     result = _run("registry", "load", str(bad), "--db", db, cwd=tmp_path)
     assert result.returncode == 1
     assert "bad.yaml:" in result.stderr and "people[8].community: 没有 id 为“c9”的社区" in result.stderr
     good = _run("registry", "load", str(REGISTRY), "--db", db, cwd=tmp_path)
     assert good.returncode == 0
-    assert good.stdout.strip() == "registry loaded: 1 streets, 2 communities, 3 groups, 9 people, 4 routing rules"
+    assert (
+        good.stdout.strip()
+        == "registry loaded: 1 streets, 2 communities, 3 groups, 9 people, 4 routing rules"
+    )

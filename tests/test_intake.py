@@ -42,13 +42,20 @@ def test_a_clear_petition_in_chat_becomes_a_ticket_and_chatter_does_not(smart_ap
         smart_app,
         [
             say("11-02T08:00", "wxid_r2", "早上好各位邻居[太阳]", group="g2@chatroom"),
-            say("11-02T08:05", "wxid_r2", "7栋楼道里的垃圾三天没人清了，臭死了，物业能不能管一管", group="g2@chatroom"),
+            say(
+                "11-02T08:05",
+                "wxid_r2",
+                "7栋楼道里的垃圾三天没人清了，臭死了，物业能不能管一管",
+                group="g2@chatroom",
+            ),
             say("11-02T08:06", "wxid_r2", "谁家的猫这么可爱哈哈", group="g2@chatroom"),
         ],
     )
     (ticket,) = _tickets(smart_app)
     assert ticket.category == "环境卫生"
-    assert len(to(out, "wxid_r2")) == 1 and to(out, "wxid_r2")[0].startswith("收到！您反映的“7栋楼道里的垃圾三天没人清了")
+    assert len(to(out, "wxid_r2")) == 1 and to(out, "wxid_r2")[0].startswith(
+        "收到！您反映的“7栋楼道里的垃圾三天没人清了"
+    )
 
 
 def test_a_follow_up_from_the_same_resident_attaches_to_the_open_ticket(smart_app: App) -> None:

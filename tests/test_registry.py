@@ -43,26 +43,52 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def _line_of(path: Path, needle: str) -> int:
-    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
+    return next(
+        i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line
+    )
 
 
 @pytest.mark.parametrize(
     ("old", "new", "needle", "expected"),
     [
-        ("role: 网格员, community: c1, grid: c1-g1", "role: 网络员, community: c1, grid: c1-g1", "网络员",
-         "people[1].role: 不认识的角色“网络员”"),
-        ("grid: c1-g1, groups: [g1@chatroom]}", "groups: [g1@chatroom]}", "wxid_wg", "people[1].grid: 网格员必须写 grid"),
-        ("groups: [g3@chatroom]}\n  - {id: wxid_ld", "groups: [g9@chatroom]}\n  - {id: wxid_ld", "g9@chatroom",
-         "people[2].groups[0]: 没有 id 为“g9@chatroom”的群"),
-        ("市政设施: {department: cg}", "市政设施: {department: nowhere}", "nowhere",
-         "routing.市政设施.department: 没有 id 为“nowhere”的部门"),
+        (
+            "role: 网格员, community: c1, grid: c1-g1",
+            "role: 网络员, community: c1, grid: c1-g1",
+            "网络员",
+            "people[1].role: 不认识的角色“网络员”",
+        ),
+        (
+            "grid: c1-g1, groups: [g1@chatroom]}",
+            "groups: [g1@chatroom]}",
+            "wxid_wg",
+            "people[1].grid: 网格员必须写 grid",
+        ),
+        (
+            "groups: [g3@chatroom]}\n  - {id: wxid_ld",
+            "groups: [g9@chatroom]}\n  - {id: wxid_ld",
+            "g9@chatroom",
+            "people[2].groups[0]: 没有 id 为“g9@chatroom”的群",
+        ),
+        (
+            "市政设施: {department: cg}",
+            "市政设施: {department: nowhere}",
+            "nowhere",
+            "routing.市政设施.department: 没有 id 为“nowhere”的部门",
+        ),
         ("噪音扰民: {role: 社工}", "噪声: {role: 社工}", "噪声", "不认识的类别“噪声”"),
-        ("- {id: wxid_r3,", "- {id: wxid_r2,", "{id: wxid_r2, name: 老张", "people[8].id: 人员 id “wxid_r2” 重复"),
+        (
+            "- {id: wxid_r3,",
+            "- {id: wxid_r2,",
+            "{id: wxid_r2, name: 老张",
+            "people[8].id: 人员 id “wxid_r2” 重复",
+        ),
         ("name: 幸福社区", "nmae: 幸福社区", "- id: c1", "streets[0].communities[0].name: 缺少必填项"),
         ("name: 第二网格}", "name: 第二网格, size: 3}", "size: 3", "grids[1].size: 不认识的字段"),
     ],
 )
-def test_bad_registry_names_line_and_field(tmp_path: Path, old: str, new: str, needle: str, expected: str) -> None:
+def test_bad_registry_names_line_and_field(
+    tmp_path: Path, old: str, new: str, needle: str, expected: str
+) -> None:
     path = _broken(tmp_path, old, new)
     with pytest.raises(RegistryError) as caught:
         parse_registry(path)

@@ -44,7 +44,9 @@ async def test_help_lists_only_what_the_role_may_use(bot: MemoryTransport) -> No
     assert "#统计" in staff.text and staff.to_id == "wxid_sg" and staff.group_id is None
 
 
-async def test_unknown_command_answers_staff_and_private_chats_but_not_group_residents(bot: MemoryTransport) -> None:
+async def test_unknown_command_answers_staff_and_private_chats_but_not_group_residents(
+    bot: MemoryTransport,
+) -> None:
     assert await bot.say("#今天天气真好", sender="wxid_r1", group="g1@chatroom") == []
     (staff,) = await bot.say("#统记", sender="wxid_sg", group="g1@chatroom")
     assert staff.text == "没有“统记”这个命令。发送“帮助”可以看到能用的命令。"
@@ -87,7 +89,18 @@ async def test_a_crashing_handler_apologises_logs_and_does_not_stop_the_bot(
 
 
 async def test_odd_messages_never_crash(bot: MemoryTransport) -> None:
-    for text in ["", " ", "😀😀😀", "[捂脸][强]", "a" * 20000, "\x00\x07控制字符\u202e", "#", "@小棲", "# ", "/"]:
+    for text in [
+        "",
+        " ",
+        "😀😀😀",
+        "[捂脸][强]",
+        "a" * 20000,
+        "\x00\x07控制字符\u202e",
+        "#",
+        "@小棲",
+        "# ",
+        "/",
+    ]:
         replies = await bot.say(text, sender="wxid_r1", group="g1@chatroom")
         assert all("出了点小问题" not in r.text for r in replies)
 

@@ -36,7 +36,13 @@ def test_malformed_lines_are_reported_with_their_number_and_skipped(app: App) ->
             "{not json",
             {"at": "2026-11-02T09:00:00+08:00", "group": "g1@chatroom", "text": "缺发送人"},
             {"at": "昨天", "group": "g1@chatroom", "from": "wxid_r1", "text": "x"},
-            {"at": "2026-11-02T09:00:00+08:00", "group": "g1@chatroom", "to": "xiaoqi", "from": "wxid_r1", "text": "x"},
+            {
+                "at": "2026-11-02T09:00:00+08:00",
+                "group": "g1@chatroom",
+                "to": "xiaoqi",
+                "from": "wxid_r1",
+                "text": "x",
+            },
             {"at": "2026-11-02T09:00:00+08:00", "group": "g1@chatroom", "from": "wxid_r1", "kind": "sticker"},
             {"at": "2026-11-02T09:00:00+08:00", "to": "wxid_sg", "from": "wxid_r1", "text": "x"},
             {"at": "2026-11-02T09:00:00+08:00", "group": "g1@chatroom", "from": "wxid_r1", "txt": "x"},
@@ -52,7 +58,9 @@ def test_malformed_lines_are_reported_with_their_number_and_skipped(app: App) ->
 
 
 def test_private_chat_replies_go_to_the_person(app: App) -> None:
-    outputs, errors, _ = _run(app, [{"at": "2026-11-02T20:00:00+08:00", "to": "xiaoqi", "from": "wxid_sg", "text": "帮助"}])
+    outputs, errors, _ = _run(
+        app, [{"at": "2026-11-02T20:00:00+08:00", "to": "xiaoqi", "from": "wxid_sg", "text": "帮助"}]
+    )
     assert errors == ""
     (reply,) = outputs
     assert (reply["group"], reply["to"], reply["mentions"]) == (None, "wxid_sg", [])
@@ -79,7 +87,13 @@ def test_ticks_run_due_work_first_and_in_time_order(app: App) -> None:
 
 def test_a_long_silence_coalesces_a_recurring_job_into_one_run(app: App) -> None:
     app.jobs = [CronJob("morning", CronTrigger(hour=10, minute=0, timezone=SHANGHAI), _morning_notice)]
-    outputs, _, _ = _run(app, [{"at": "2026-11-02T09:00:00+08:00", "tick": True}, {"at": "2026-11-09T09:00:00+08:00", "tick": True}])
+    outputs, _, _ = _run(
+        app,
+        [
+            {"at": "2026-11-02T09:00:00+08:00", "tick": True},
+            {"at": "2026-11-09T09:00:00+08:00", "tick": True},
+        ],
+    )
     assert [o["at"] for o in outputs] == ["2026-11-08T10:00:00+08:00"]
 
 
@@ -93,7 +107,15 @@ def test_ids_deduplicate_and_generated_ids_do_not_collide(app: App) -> None:
 def test_group_replies_mention_the_sender(app: App) -> None:
     outputs, _, _ = _run(
         app,
-        [{"at": "2026-11-02T09:00:00+08:00", "group": "g3@chatroom", "from": "wxid_r3", "text": "@小棲 帮助", "mentions": ["xiaoqi"]}],
+        [
+            {
+                "at": "2026-11-02T09:00:00+08:00",
+                "group": "g3@chatroom",
+                "from": "wxid_r3",
+                "text": "@小棲 帮助",
+                "mentions": ["xiaoqi"],
+            }
+        ],
     )
     (reply,) = outputs
     assert (reply["group"], reply["to"], reply["mentions"]) == ("g3@chatroom", None, ["wxid_r3"])

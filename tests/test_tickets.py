@@ -22,7 +22,9 @@ def _ticket(app: App, number: int = 1) -> Ticket:
 
 def _actions(app: App, number: int = 1) -> list[tuple[str, str | None, str | None, str]]:
     with session_scope(app.engine) as session:
-        events = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(col(TicketEvent.id)))
+        events = session.exec(
+            select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(col(TicketEvent.id))
+        )
         return [(e.action, e.from_state, e.to_state, e.actor_id) for e in events]
 
 
@@ -38,8 +40,13 @@ def test_a_petition_from_filing_to_a_rated_close(app: App) -> None:
         ],
     )
     resident = to(out, "wxid_r1")
-    assert resident[0] == "收到！您反映的“5栋电梯又坏了，老人上不了楼”（其他）已登记为1号工单，由社工李社工负责，11月9日前给您答复。"
-    assert to(out, "wxid_sg")[0].startswith("新工单1【其他】幸福社区 幸福1-5栋群\n5栋-302 王阿姨：5栋电梯又坏了")
+    assert (
+        resident[0]
+        == "收到！您反映的“5栋电梯又坏了，老人上不了楼”（其他）已登记为1号工单，由社工李社工负责，11月9日前给您答复。"
+    )
+    assert to(out, "wxid_sg")[0].startswith(
+        "新工单1【其他】幸福社区 幸福1-5栋群\n5栋-302 王阿姨：5栋电梯又坏了"
+    )
     assert resident[1:] == [
         "您的1号工单已由社工李社工签收，正在处理。",
         "1号工单有进展：已联系电梯公司，下午来修",
@@ -65,7 +72,10 @@ def test_a_return_and_a_reassignment(app: App) -> None:
     )
     assert to(out, "wxid_wg")[0].startswith("新工单1【其他】")
     assert "用法：#退回 工单号 理由" in to(out, "wxid_wg")[1]
-    assert to(out, "wxid_sg")[2] == "1号工单被周网格退回，理由：这是餐饮油烟，归城管管。请用“#转派 1 对象”重新分派。"
+    assert (
+        to(out, "wxid_sg")[2]
+        == "1号工单被周网格退回，理由：这是餐饮油烟，归城管管。请用“#转派 1 对象”重新分派。"
+    )
     resident = to(out, "wxid_r1")
     assert resident[1] == "1号工单已转给更合适的网格员周网格办理，11月9日前给您答复。"
     assert resident[2] == "1号工单正在转交更合适的部门办理，请您放心，有进展会告诉您。"
@@ -95,7 +105,10 @@ def test_an_extension_requested_and_approved(app: App) -> None:
         ],
     )
     assert "工作日数要写数字。" in to(out, "wxid_wg")[2]
-    assert to(out, "wxid_sg")[-2] == "周网格申请1号工单延期3个工作日，理由：要等市政的材料。同意请回复“#批准延期 1”。"
+    assert (
+        to(out, "wxid_sg")[-2]
+        == "周网格申请1号工单延期3个工作日，理由：要等市政的材料。同意请回复“#批准延期 1”。"
+    )
     assert to(out, "wxid_r1")[-2] == "抱歉，这个命令只有社工、领导、管理员可以使用。"
     assert to(out, "wxid_r1")[-1] == "1号工单办理需要多一些时间，预计11月12日前办好，请您谅解。"
     assert to(out, "wxid_wg")[-1] == "1号工单延期已批准，新的时限是11月12日。"
@@ -132,7 +145,10 @@ def test_duplicates_from_two_groups_merge_and_raise_priority(app: App) -> None:
             say("11-03T09:00", "wxid_sg", "#签收 1", group=None),
         ],
     )
-    assert to(out, "wxid_r2")[0] == "这个问题已有邻居反映过，是1号工单（现在2位居民反映），社工李社工正在跟进，有进展会一起告诉您。"
+    assert (
+        to(out, "wxid_r2")[0]
+        == "这个问题已有邻居反映过，是1号工单（现在2位居民反映），社工李社工正在跟进，有进展会一起告诉您。"
+    )
     assert to(out, "wxid_new")[0].startswith("这个问题已有邻居反映过，是1号工单（现在3位居民反映）")
     assert to(out, "wxid_r3")[0].startswith("收到！")  # another community: its own ticket
     accepted = [o for o in out if o["text"] == "您的1号工单已由社工李社工签收，正在处理。"]
@@ -154,7 +170,13 @@ def _ticket_deadline_without_priority():  # 其他: 5 working days from Mon 2 No
 
 
 def test_a_resident_cannot_use_staff_commands(app: App) -> None:
-    out = simulate(app, [say("11-02T09:00", "wxid_r1", "#反映 楼道堆满杂物"), say("11-02T09:05", "wxid_r2", "#签收 1", group="g2@chatroom")])
+    out = simulate(
+        app,
+        [
+            say("11-02T09:00", "wxid_r1", "#反映 楼道堆满杂物"),
+            say("11-02T09:05", "wxid_r2", "#签收 1", group="g2@chatroom"),
+        ],
+    )
     assert to(out, "wxid_r2") == ["抱歉，这个命令只有社工、网格员、领导、管理员可以使用。"]
     assert _ticket(app).state is TicketState.NEW
 
@@ -237,7 +259,9 @@ def test_report_figures_on_every_backend(app: App) -> None:
         ],
     )
     with session_scope(app.engine) as session:
-        figures = ticket_figures(session, datetime(2026, 11, 1, tzinfo=SHANGHAI), datetime(2026, 12, 1, tzinfo=SHANGHAI))
+        figures = ticket_figures(
+            session, datetime(2026, 11, 1, tzinfo=SHANGHAI), datetime(2026, 12, 1, tzinfo=SHANGHAI)
+        )
     assert figures.total == 2 and figures.merged_reports == 1
     assert figures.by_state == {"已评价": 1, "待签收": 1}
     assert figures.by_community == {"c1": 1, "c2": 1}

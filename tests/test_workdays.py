@@ -19,7 +19,9 @@ def test_weekends_holidays_and_make_up_days() -> None:
     assert calendar.add_working_days(friday, 6) == datetime(2026, 10, 11, tzinfo=SHANGHAI)  # Oct 10 is worked
 
 
-def test_a_deadline_crossing_into_an_unknown_year_counts_weekends_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_deadline_crossing_into_an_unknown_year_counts_weekends_and_warns_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     calendar = WorkCalendar()
     opened = datetime(2026, 12, 21, 15, tzinfo=SHANGHAI)
     with caplog.at_level(logging.WARNING):

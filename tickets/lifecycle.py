@@ -13,7 +13,15 @@ from sqlmodel import Session, col, select
 
 from groups.models import Department, Person, Role
 from tickets import texts
-from tickets.models import OPEN_STATES, ExtensionRequest, Rating, Ticket, TicketEvent, TicketReporter, TicketState
+from tickets.models import (
+    OPEN_STATES,
+    ExtensionRequest,
+    Rating,
+    Ticket,
+    TicketEvent,
+    TicketReporter,
+    TicketState,
+)
 from tickets.policy import TicketPolicy
 from tickets.routing import grid_worker, leaders, social_worker
 from tickets.workdays import WorkCalendar
@@ -124,7 +132,9 @@ class Desk:
         values["next_alert_at"] = self.next_alert(preview)
         values["version"] = ticket.version + 1
         result = session.execute(
-            update(Ticket).where(col(Ticket.id) == ticket.id, col(Ticket.version) == ticket.version).values(**values)
+            update(Ticket)
+            .where(col(Ticket.id) == ticket.id, col(Ticket.version) == ticket.version)
+            .values(**values)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             session.expire(ticket)
@@ -132,7 +142,7 @@ class Desk:
         session.refresh(ticket)
         session.add(
             TicketEvent(
-                ticket_id=ticket.id,
+                ticket_id=ticket.number,
                 at=now,
                 actor_id=actor_id,
                 action=action,
@@ -154,7 +164,9 @@ class Desk:
     def remind_time(self, ticket: Ticket) -> datetime | None:
         if ticket.urgent:
             return None
-        moment = self.calendar.working_morning(ticket.deadline - timedelta(days=1), 0, self.policy.office_hour)
+        moment = self.calendar.working_morning(
+            ticket.deadline - timedelta(days=1), 0, self.policy.office_hour
+        )
         return moment if ticket.created_at < moment < ticket.deadline else None
 
     def urge_time(self, ticket: Ticket) -> datetime:
@@ -201,26 +213,55 @@ class Desk:
 def accept(desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket) -> list[Outgoing]:
     _require(ticket, [S.NEW], "签收")
     _require_handler(actor, ticket, "签收")
-    desk.move(session, ticket, now=now, actor_id=actor.id, action="签收", to_state=S.ACCEPTED, accepted_at=now, handler_id=actor.id)
-    return notify_reporters(session, ticket, texts.ACCEPTED.format(number=ticket.id, handler=desk.handler_label(session, ticket)))
+    desk.move(
+        session,
+        ticket,
+        now=now,
+        actor_id=actor.id,
+        action="签收",
+        to_state=S.ACCEPTED,
+        accepted_at=now,
+        handler_id=actor.id,
+    )
+    return notify_reporters(
+        session, ticket, texts.ACCEPTED.format(number=ticket.id, handler=desk.handler_label(session, ticket))
+    )
 
 
-def post_progress(desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket, note: str) -> list[Outgoing]:
+def post_progress(
+    desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket, note: str
+) -> list[Outgoing]:
     _require(ticket, [S.NEW, S.ACCEPTED, S.IN_PROGRESS], "报进展")
     _require_handler(actor, ticket, "报进展")
     extra = {"accepted_at": now} if ticket.accepted_at is None else {}
-    desk.move(session, ticket, now=now, actor_id=actor.id, action="进展", to_state=S.IN_PROGRESS, note=note, **extra)
+    desk.move(
+        session, ticket, now=now, actor_id=actor.id, action="进展", to_state=S.IN_PROGRESS, note=note, **extra
+    )
     return notify_reporters(session, ticket, texts.PROGRESS.format(number=ticket.id, note=note))
 
 
-def resolve(desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket, note: str) -> list[Outgoing]:
+def resolve(
+    desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket, note: str
+) -> list[Outgoing]:
     _require(ticket, [S.ACCEPTED, S.IN_PROGRESS], "办结（请先签收）")
     _require_handler(actor, ticket, "办结")
-    desk.move(session, ticket, now=now, actor_id=actor.id, action="办结", to_state=S.RESOLVED, note=note, resolved_at=now, resolution=note)
+    desk.move(
+        session,
+        ticket,
+        now=now,
+        actor_id=actor.id,
+        action="办结",
+        to_state=S.RESOLVED,
+        note=note,
+        resolved_at=now,
+        resolution=note,
+    )
     return notify_reporters(session, ticket, texts.RESOLVED.format(number=ticket.id, note=note))
 
 
-def return_ticket(desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket, reason: str) -> list[Outgoing]:
+def return_ticket(
+    desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket, reason: str
+) -> list[Outgoing]:
     if not reason.strip():
         raise XiaoqiError("退回必须写明理由。")
     _require(ticket, [S.NEW, S.ACCEPTED, S.IN_PROGRESS], "退回")
@@ -240,12 +281,23 @@ def return_ticket(desk: Desk, session: Session, now: datetime, actor: Person, ti
     )
     out = notify_reporters(session, ticket, texts.RETURNED_FOR_RESIDENT.format(number=ticket.id))
     if worker is not None:
-        out.append(Outgoing(texts.RETURNED_FOR_SW.format(number=ticket.id, actor=actor.name, reason=reason), to_id=worker.id))
+        out.append(
+            Outgoing(
+                texts.RETURNED_FOR_SW.format(number=ticket.id, actor=actor.name, reason=reason),
+                to_id=worker.id,
+            )
+        )
     return out
 
 
 def reassign(
-    desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket, target: Person, department_id: str | None = None
+    desk: Desk,
+    session: Session,
+    now: datetime,
+    actor: Person,
+    ticket: Ticket,
+    target: Person,
+    department_id: str | None = None,
 ) -> list[Outgoing]:
     _require(ticket, list(OPEN_STATES), "转派")
     if not may_manage(actor, ticket):
@@ -269,7 +321,11 @@ def reassign(
     out += notify_reporters(
         session,
         ticket,
-        texts.PASSED_ON.format(number=ticket.id, handler=desk.handler_label(session, ticket), deadline=texts.when(ticket.deadline)),
+        texts.PASSED_ON.format(
+            number=ticket.id,
+            handler=desk.handler_label(session, ticket),
+            deadline=texts.when(ticket.deadline),
+        ),
     )
     return out
 
@@ -282,27 +338,46 @@ def request_extension(
     if not 1 <= days <= 30 or not reason.strip():
         raise XiaoqiError("延期要写 1 到 30 个工作日，并说明理由。")
     pending = session.exec(
-        select(ExtensionRequest).where(ExtensionRequest.ticket_id == ticket.id, col(ExtensionRequest.approved).is_(None))
+        select(ExtensionRequest).where(
+            ExtensionRequest.ticket_id == ticket.id, col(ExtensionRequest.approved).is_(None)
+        )
     ).first()
     if pending is not None:
         raise XiaoqiError(f"{ticket.id}号工单已有一个延期申请在等社工批准。")
-    session.add(ExtensionRequest(ticket_id=ticket.id, requested_by=actor.id, days=days, reason=reason, requested_at=now))
-    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor_id=actor.id, action="申请延期", note=f"{days}个工作日：{reason}"))
+    session.add(
+        ExtensionRequest(
+            ticket_id=ticket.number, requested_by=actor.id, days=days, reason=reason, requested_at=now
+        )
+    )
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.number,
+            at=now,
+            actor_id=actor.id,
+            action="申请延期",
+            note=f"{days}个工作日：{reason}",
+        )
+    )
     worker = social_worker(session, ticket.community_id)
     if worker is None or worker.id == actor.id:
         return approve_extension(desk, session, now, actor, ticket) if worker is not None else []
     return [
         Outgoing(
-            texts.EXTENSION_REQUESTED.format(actor=actor.name, number=ticket.id, days=days, reason=reason), to_id=worker.id
+            texts.EXTENSION_REQUESTED.format(actor=actor.name, number=ticket.id, days=days, reason=reason),
+            to_id=worker.id,
         )
     ]
 
 
-def approve_extension(desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket) -> list[Outgoing]:
+def approve_extension(
+    desk: Desk, session: Session, now: datetime, actor: Person, ticket: Ticket
+) -> list[Outgoing]:
     if not may_manage(actor, ticket):
         raise XiaoqiError("延期需要本社区的社工批准。")
     request = session.exec(
-        select(ExtensionRequest).where(ExtensionRequest.ticket_id == ticket.id, col(ExtensionRequest.approved).is_(None))
+        select(ExtensionRequest).where(
+            ExtensionRequest.ticket_id == ticket.id, col(ExtensionRequest.approved).is_(None)
+        )
     ).first()
     if request is None:
         raise XiaoqiError(f"{ticket.id}号工单没有待批准的延期申请。")
@@ -321,13 +396,21 @@ def approve_extension(desk: Desk, session: Session, now: datetime, actor: Person
         urged_at=None,
         supervised_at=None,
     )
-    out = notify_reporters(session, ticket, texts.EXTENDED.format(number=ticket.id, deadline=texts.when(deadline)))
+    out = notify_reporters(
+        session, ticket, texts.EXTENDED.format(number=ticket.id, deadline=texts.when(deadline))
+    )
     if request.requested_by != actor.id:
-        out.append(Outgoing(f"{ticket.id}号工单延期已批准，新的时限是{texts.when(deadline)}。", to_id=request.requested_by))
+        out.append(
+            Outgoing(
+                f"{ticket.id}号工单延期已批准，新的时限是{texts.when(deadline)}。", to_id=request.requested_by
+            )
+        )
     return out
 
 
-def rate(desk: Desk, session: Session, now: datetime, person: Person, ticket: Ticket, rating: Rating) -> list[Outgoing]:
+def rate(
+    desk: Desk, session: Session, now: datetime, person: Person, ticket: Ticket, rating: Rating
+) -> list[Outgoing]:
     _require(ticket, [S.RESOLVED], "评价")
     if rating is Rating.UNSATISFIED:
         deadline = desk.calendar.add_working_days(now, desk.policy.working_days(ticket.category))
@@ -352,10 +435,22 @@ def rate(desk: Desk, session: Session, now: datetime, person: Person, ticket: Ti
         out = notify_reporters(
             session,
             ticket,
-            texts.REOPENED.format(number=ticket.id, handler=desk.handler_label(session, ticket), deadline=texts.when(deadline)),
+            texts.REOPENED.format(
+                number=ticket.id, handler=desk.handler_label(session, ticket), deadline=texts.when(deadline)
+            ),
         )
         return out + notify_handler(session, ticket, texts.REOPENED_FOR_HANDLER)
-    desk.move(session, ticket, now=now, actor_id=person.id, action="评价", to_state=S.CLOSED, note=rating.value, rating=rating, closed_at=now)
+    desk.move(
+        session,
+        ticket,
+        now=now,
+        actor_id=person.id,
+        action="评价",
+        to_state=S.CLOSED,
+        note=rating.value,
+        rating=rating,
+        closed_at=now,
+    )
     return notify_reporters(session, ticket, texts.THANKS_FOR_RATING.format(number=ticket.id))
 
 
@@ -376,25 +471,47 @@ def _escalate(desk: Desk, session: Session, ticket: Ticket, at: datetime) -> lis
     chain = _escalation_chain(session, ticket)
     current = next((i for i, p in enumerate(chain) if p.id == ticket.handler_id), -1)
     if current + 1 >= len(chain):
-        desk.move(session, ticket, now=at, actor_id="xiaoqi", action="升级", note="已通知到最后一位负责人",
-                  escalations=MAX_ESCALATIONS)
+        desk.move(
+            session,
+            ticket,
+            now=at,
+            actor_id="xiaoqi",
+            action="升级",
+            note="已通知到最后一位负责人",
+            escalations=MAX_ESCALATIONS,
+        )
         return []
     target = chain[current + 1]
     minutes = desk.policy.emergency_accept_minutes
     desk.move(
-        session, ticket, now=at, actor_id="xiaoqi", action="升级", note=f"{minutes}分钟无人签收，转{target.name}",
-        handler_id=target.id, assigned_at=at, escalations=ticket.escalations + 1,
+        session,
+        ticket,
+        now=at,
+        actor_id="xiaoqi",
+        action="升级",
+        note=f"{minutes}分钟无人签收，转{target.name}",
+        handler_id=target.id,
+        assigned_at=at,
+        escalations=ticket.escalations + 1,
     )
     reporter = session.get(Person, ticket.reporter_id)
     from tickets.service import _where
 
     text = texts.ESCALATED.format(
-        number=ticket.id, minutes=minutes, where=_where(session, ticket), reporter=reporter.name if reporter else "", text=ticket.summary
+        number=ticket.id,
+        minutes=minutes,
+        where=_where(session, ticket),
+        reporter=reporter.name if reporter else "",
+        text=ticket.summary,
     )
     out = [Outgoing(text, to_id=target.id)]
     if ticket.group_id is not None:
         out.append(
-            Outgoing(f"@{target.name} {ticket.id}号紧急工单还没有人签收，请马上处理！", group_id=ticket.group_id, mentions=(target.id,))
+            Outgoing(
+                f"@{target.name} {ticket.id}号紧急工单还没有人签收，请马上处理！",
+                group_id=ticket.group_id,
+                mentions=(target.id,),
+            )
         )
     return out
 
@@ -402,7 +519,9 @@ def _escalate(desk: Desk, session: Session, ticket: Ticket, at: datetime) -> lis
 def run_alerts(desk: Desk, session: Session, at: datetime) -> list[Outgoing]:
     """Everything due by `at`: escalations, reminders, 催办, 督办, automatic closing."""
     due = session.exec(
-        select(Ticket).where(col(Ticket.next_alert_at).is_not(None), col(Ticket.next_alert_at) <= at).order_by(col(Ticket.next_alert_at), col(Ticket.id))
+        select(Ticket)
+        .where(col(Ticket.next_alert_at).is_not(None), col(Ticket.next_alert_at) <= at)
+        .order_by(col(Ticket.next_alert_at), col(Ticket.id))
     ).all()
     out: list[Outgoing] = []
     for ticket in due:
@@ -413,25 +532,65 @@ def run_alerts(desk: Desk, session: Session, at: datetime) -> list[Outgoing]:
 def _alerts_for(desk: Desk, session: Session, ticket: Ticket, at: datetime) -> list[Outgoing]:
     summary = texts.excerpt(ticket.summary, 20)
     if (close_at := desk.auto_close_time(ticket)) is not None and close_at <= at:
-        desk.move(session, ticket, now=at, actor_id="xiaoqi", action="评价", to_state=S.CLOSED, note=Rating.DEFAULT.value,
-                  rating=Rating.DEFAULT, closed_at=at)
-        return notify_reporters(session, ticket, texts.AUTO_CLOSED.format(number=ticket.id, days=desk.policy.auto_close_days))
+        desk.move(
+            session,
+            ticket,
+            now=at,
+            actor_id="xiaoqi",
+            action="评价",
+            to_state=S.CLOSED,
+            note=Rating.DEFAULT.value,
+            rating=Rating.DEFAULT,
+            closed_at=at,
+        )
+        return notify_reporters(
+            session, ticket, texts.AUTO_CLOSED.format(number=ticket.id, days=desk.policy.auto_close_days)
+        )
     if (escalate_at := desk.escalate_time(ticket)) is not None and escalate_at <= at:
         return _escalate(desk, session, ticket, at)
     out: list[Outgoing] = []
     deadline = texts.when(ticket.deadline)
     if ticket.reminded_at is None and (remind_at := desk.remind_time(ticket)) is not None and remind_at <= at:
         if ticket.handler_id:
-            out.append(Outgoing(texts.REMIND.format(number=ticket.id, summary=summary, deadline=deadline), to_id=ticket.handler_id))
+            out.append(
+                Outgoing(
+                    texts.REMIND.format(number=ticket.id, summary=summary, deadline=deadline),
+                    to_id=ticket.handler_id,
+                )
+            )
         desk.move(session, ticket, now=at, actor_id="xiaoqi", action="提醒", reminded_at=at)
     elif ticket.urged_at is None and desk.urge_time(ticket) <= at:
         if ticket.handler_id:
-            out.append(Outgoing(texts.URGE.format(number=ticket.id, summary=summary, deadline=deadline), to_id=ticket.handler_id))
-        desk.move(session, ticket, now=at, actor_id="xiaoqi", action="催办", reminded_at=ticket.reminded_at or at, urged_at=at)
-    elif ticket.supervised_at is None and (supervise_at := desk.supervise_time(ticket)) is not None and supervise_at <= at:
+            out.append(
+                Outgoing(
+                    texts.URGE.format(number=ticket.id, summary=summary, deadline=deadline),
+                    to_id=ticket.handler_id,
+                )
+            )
+        desk.move(
+            session,
+            ticket,
+            now=at,
+            actor_id="xiaoqi",
+            action="催办",
+            reminded_at=ticket.reminded_at or at,
+            urged_at=at,
+        )
+    elif (
+        ticket.supervised_at is None
+        and (supervise_at := desk.supervise_time(ticket)) is not None
+        and supervise_at <= at
+    ):
         handler = desk.handler_label(session, ticket)
-        people = [p for p in [social_worker(session, ticket.community_id), *leaders(session, ticket.community_id)] if p]
-        out += [Outgoing(texts.SUPERVISE.format(number=ticket.id, summary=summary, handler=handler), to_id=p.id) for p in people]
+        people = [
+            p
+            for p in [social_worker(session, ticket.community_id), *leaders(session, ticket.community_id)]
+            if p
+        ]
+        out += [
+            Outgoing(texts.SUPERVISE.format(number=ticket.id, summary=summary, handler=handler), to_id=p.id)
+            for p in people
+        ]
         desk.move(session, ticket, now=at, actor_id="xiaoqi", action="督办", supervised_at=at)
     else:  # nothing due any more (the ticket changed meanwhile): recompute its next alert quietly
         ticket.next_alert_at = desk.next_alert(ticket)
@@ -447,7 +606,10 @@ class TicketAlertsJob:
 
     def next_due(self, session: Session, baseline: datetime) -> datetime | None:
         return session.exec(
-            select(Ticket.next_alert_at).where(col(Ticket.next_alert_at).is_not(None)).order_by(col(Ticket.next_alert_at)).limit(1)
+            select(Ticket.next_alert_at)
+            .where(col(Ticket.next_alert_at).is_not(None))
+            .order_by(col(Ticket.next_alert_at))
+            .limit(1)
         ).first()
 
     def run(self, session: Session, at: datetime) -> Sequence[object]:

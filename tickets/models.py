@@ -20,7 +20,9 @@ class TicketState(StrEnum):
     RETURNED = "已退回"
 
 
-OPEN_STATES = frozenset({TicketState.NEW, TicketState.ACCEPTED, TicketState.IN_PROGRESS, TicketState.RETURNED})
+OPEN_STATES = frozenset(
+    {TicketState.NEW, TicketState.ACCEPTED, TicketState.IN_PROGRESS, TicketState.RETURNED}
+)
 
 
 class Rating(StrEnum):
@@ -62,6 +64,12 @@ class Ticket(SQLModel, table=True):
     supervised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_alert_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     version: int = 1
+
+    @property
+    def number(self) -> int:
+        """The ticket number residents and staff use (the id, once stored)."""
+        assert self.id is not None, "ticket not stored yet"
+        return self.id
 
 
 class TicketReporter(SQLModel, table=True):

@@ -18,7 +18,9 @@ class Assignment:
     label: str  # how residents hear it: 网格员周网格 / 马群街道城管科
 
 
-def _people(session: Session, role: Role, community_id: str | None, grid_id: str | None = None) -> list[Person]:
+def _people(
+    session: Session, role: Role, community_id: str | None, grid_id: str | None = None
+) -> list[Person]:
     query = select(Person).where(Person.role == role).order_by(Person.id)
     if community_id is not None:
         query = query.where(Person.community_id == community_id)
@@ -32,7 +34,9 @@ def social_worker(session: Session, community_id: str | None) -> Person | None:
     return found[0] if found else None
 
 
-def grid_worker(session: Session, community_id: str | None, group_id: str | None, reporter: Person | None) -> Person | None:
+def grid_worker(
+    session: Session, community_id: str | None, group_id: str | None, reporter: Person | None
+) -> Person | None:
     grids = []
     if group_id is not None and (group := session.get(ChatGroup, group_id)) is not None and group.grid_id:
         grids.append(group.grid_id)
@@ -60,9 +64,14 @@ def leaders(session: Session, community_id: str | None) -> list[Person]:
 
 def _rule(session: Session, community_id: str | None, category: str) -> RoutingRule | None:
     """Community rule for the category, district rule for it, community default, district default."""
-    order = [(None, category), (None, DEFAULT_ROUTE)]
+    order: list[tuple[str | None, str]] = [(None, category), (None, DEFAULT_ROUTE)]
     if community_id is not None:
-        order = [(community_id, category), (None, category), (community_id, DEFAULT_ROUTE), (None, DEFAULT_ROUTE)]
+        order = [
+            (community_id, category),
+            (None, category),
+            (community_id, DEFAULT_ROUTE),
+            (None, DEFAULT_ROUTE),
+        ]
     for scope, key in order:
         rule = session.exec(
             select(RoutingRule).where(RoutingRule.community_id == scope, RoutingRule.category == key)
@@ -77,7 +86,12 @@ def _person_label(person: Person) -> str:
 
 
 def route(
-    session: Session, *, community_id: str | None, group_id: str | None, reporter: Person | None, category: str
+    session: Session,
+    *,
+    community_id: str | None,
+    group_id: str | None,
+    reporter: Person | None,
+    category: str,
 ) -> Assignment:
     """Apply the routing table; anything unroutable goes to the community's social worker."""
     rule = _rule(session, community_id, category)
@@ -92,7 +106,9 @@ def route(
         if worker is not None:
             return Assignment(worker.id, None, _person_label(worker))
     if rule is not None and rule.handler_role in (Role.LEADER, Role.ADMIN):
-        candidates = _people(session, rule.handler_role, community_id) or _people(session, rule.handler_role, None)
+        candidates = _people(session, rule.handler_role, community_id) or _people(
+            session, rule.handler_role, None
+        )
         if candidates:
             return Assignment(candidates[0].id, None, _person_label(candidates[0]))
     fallback = social_worker(session, community_id)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -22,7 +23,9 @@ URGENT = "紧急"
 FOLLOW_UP_SIMILARITY = 0.3
 FOLLOW_UP_SAME_CATEGORY = timedelta(hours=24)
 _FIRE = re.compile(r"火|烟|燃气|煤气|天然气|液化气|焦味|糊味|爆炸|电瓶.*(炸|冒)")
-_MEDICAL = re.compile(r"摔|倒地|晕|昏|不省人事|没反应|没有反应|心脏|出血|流血|吐血|中风|喘不上|抽搐|受伤|起不来")
+_MEDICAL = re.compile(
+    r"摔|倒地|晕|昏|不省人事|没反应|没有反应|心脏|出血|流血|吐血|中风|喘不上|抽搐|受伤|起不来"
+)
 _POLICE = re.compile(r"偷|抢|打人|砍|刀|撬|失踪|走丢|找不到孩子|小孩不见|跳楼|轻生|威胁|闯入")
 
 
@@ -39,7 +42,11 @@ def advice_for(text: str) -> str:
     """What to do right now, by what the emergency sounds like."""
     parts = [
         advice
-        for pattern, advice in ((_FIRE, texts.ADVICE_FIRE), (_MEDICAL, texts.ADVICE_MEDICAL), (_POLICE, texts.ADVICE_POLICE))
+        for pattern, advice in (
+            (_FIRE, texts.ADVICE_FIRE),
+            (_MEDICAL, texts.ADVICE_MEDICAL),
+            (_POLICE, texts.ADVICE_POLICE),
+        )
         if pattern.search(text)
     ]
     return "".join(parts) or texts.ADVICE_GENERAL
@@ -54,7 +61,9 @@ def _open_tickets(session: Session, community_id: str | None, since: datetime) -
 def _reported_by(session: Session, ticket: Ticket, person_id: str) -> bool:
     return (
         session.exec(
-            select(TicketReporter.id).where(TicketReporter.ticket_id == ticket.id, TicketReporter.person_id == person_id)
+            select(TicketReporter.id).where(
+                TicketReporter.ticket_id == ticket.id, TicketReporter.person_id == person_id
+            )
         ).first()
         is not None
     )
@@ -94,11 +103,17 @@ def file_petition(
         if best_own is not None and not _same_problem(best_own, summary, category, now):
             best_own = None
     if best_own is not None:
-        return _follow_up(desk, session, best_own, now=now, reporter=reporter, group_id=group_id, text=summary)
-    others = [t for t in candidates if t not in own and (t.category == category or (t.urgent and intent == URGENT))]
+        return _follow_up(
+            desk, session, best_own, now=now, reporter=reporter, group_id=group_id, text=summary
+        )
+    others = [
+        t for t in candidates if t not in own and (t.category == category or (t.urgent and intent == URGENT))
+    ]
     best = max(others, key=lambda t: similarity(t.summary, summary), default=None)
     if best is not None and similarity(best.summary, summary) >= desk.policy.duplicate_similarity:
-        return _merge(desk, session, best, now=now, reporter=reporter, group_id=group_id, message_id=message_id)
+        return _merge(
+            desk, session, best, now=now, reporter=reporter, group_id=group_id, message_id=message_id
+        )
     return _open(
         desk,
         session,
@@ -115,33 +130,67 @@ def file_petition(
 
 
 def _follow_up(
-    desk: Desk, session: Session, ticket: Ticket, *, now: datetime, reporter: Person, group_id: str | None, text: str
+    desk: Desk,
+    session: Session,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    reporter: Person,
+    group_id: str | None,
+    text: str,
 ) -> Filed:
-    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor_id=reporter.id, action="补充", note=text))
+    session.add(TicketEvent(ticket_id=ticket.number, at=now, actor_id=reporter.id, action="补充", note=text))
     handler = session.get(Person, ticket.handler_id) if ticket.handler_id else None
-    notices = [to_person(group_id, reporter.id, texts.FOLLOW_UP.format(number=ticket.id, handler=desk.handler_label(session, ticket)))]
+    notices = [
+        to_person(
+            group_id,
+            reporter.id,
+            texts.FOLLOW_UP.format(number=ticket.id, handler=desk.handler_label(session, ticket)),
+        )
+    ]
     if handler is not None:
         notices.append(Outgoing(f"{ticket.id}号工单居民补充：{text}", to_id=handler.id))
     return Filed(ticket, "follow_up", notices)
 
 
 def _merge(
-    desk: Desk, session: Session, ticket: Ticket, *, now: datetime, reporter: Person, group_id: str | None, message_id: str
+    desk: Desk,
+    session: Session,
+    ticket: Ticket,
+    *,
+    now: datetime,
+    reporter: Person,
+    group_id: str | None,
+    message_id: str,
 ) -> Filed:
     assert ticket.id is not None
-    session.add(TicketReporter(ticket_id=ticket.id, person_id=reporter.id, group_id=group_id, message_id=message_id, at=now))
+    session.add(
+        TicketReporter(
+            ticket_id=ticket.number, person_id=reporter.id, group_id=group_id, message_id=message_id, at=now
+        )
+    )
     reporters = ticket.reporters + 1
-    changes: dict[str, object] = {"reporters": reporters, "priority": max(ticket.priority, reporters - 1)}
+    changes: dict[str, Any] = {"reporters": reporters, "priority": max(ticket.priority, reporters - 1)}
     if reporters >= desk.policy.priority_reporters and not ticket.urgent:
         sooner = desk.calendar.add_working_days(ticket.created_at, desk.policy.priority_deadline_working_days)
         if sooner < ticket.deadline:
             changes["deadline"] = max(sooner, now + timedelta(hours=4))
-    desk.move(session, ticket, now=now, actor_id=reporter.id, action="合并", note=f"第{reporters}位居民反映", **changes)
+    desk.move(
+        session,
+        ticket,
+        now=now,
+        actor_id=reporter.id,
+        action="合并",
+        note=f"第{reporters}位居民反映",
+        **changes,
+    )
     notices = [
         to_person(
             group_id,
             reporter.id,
-            texts.MERGED.format(number=ticket.id, reporters=reporters, handler=desk.handler_label(session, ticket)),
+            texts.MERGED.format(
+                number=ticket.id, reporters=reporters, handler=desk.handler_label(session, ticket)
+            ),
         )
     ]
     return Filed(ticket, "merged", notices)
@@ -162,7 +211,9 @@ def _open(
     filed_by: Person | None,
 ) -> Filed:
     urgent = intent == URGENT
-    assignment = route(session, community_id=community_id, group_id=group_id, reporter=reporter, category=category)
+    assignment = route(
+        session, community_id=community_id, group_id=group_id, reporter=reporter, category=category
+    )
     if urgent:
         deadline = now + timedelta(minutes=desk.policy.emergency_deadline_minutes)
     else:
@@ -187,11 +238,22 @@ def _open(
     session.add(ticket)
     session.flush()
     assert ticket.id is not None
-    session.add(TicketReporter(ticket_id=ticket.id, person_id=reporter.id, group_id=group_id, message_id=message_id, at=now))
+    session.add(
+        TicketReporter(
+            ticket_id=ticket.number, person_id=reporter.id, group_id=group_id, message_id=message_id, at=now
+        )
+    )
     actor = filed_by.id if filed_by is not None else reporter.id
     note = f"{filed_by.name}代居民登记" if filed_by is not None else ""
     session.add(
-        TicketEvent(ticket_id=ticket.id, at=now, actor_id=actor, action="登记", to_state=TicketState.NEW.value, note=note)
+        TicketEvent(
+            ticket_id=ticket.number,
+            at=now,
+            actor_id=actor,
+            action="登记",
+            to_state=TicketState.NEW.value,
+            note=note,
+        )
     )
     if urgent:
         return Filed(ticket, "new", _emergency_notices(desk, session, ticket, reporter))
@@ -229,7 +291,9 @@ def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: P
         names = "".join(f"@{p.name} " for p in staff)
         notices.append(
             Outgoing(
-                texts.URGENT_IN_GROUP.format(names=names, reporter=reporter.name or "居民", summary=texts.excerpt(ticket.summary, 40)),
+                texts.URGENT_IN_GROUP.format(
+                    names=names, reporter=reporter.name or "居民", summary=texts.excerpt(ticket.summary, 40)
+                ),
                 group_id=ticket.group_id,
                 mentions=tuple(p.id for p in staff),
             )
@@ -237,7 +301,9 @@ def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: P
     for person in staff:
         notices.append(
             Outgoing(
-                texts.URGENT_FOR_STAFF.format(number=ticket.id, where=where, reporter=reporter.name or reporter.id, text=ticket.summary),
+                texts.URGENT_FOR_STAFF.format(
+                    number=ticket.id, where=where, reporter=reporter.name or reporter.id, text=ticket.summary
+                ),
                 to_id=person.id,
             )
         )
@@ -246,7 +312,9 @@ def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: P
         to_person(
             ticket.group_id,
             reporter.id,
-            texts.FILED_URGENT.format(number=ticket.id, handler=handler_names, advice=advice_for(ticket.summary)),
+            texts.FILED_URGENT.format(
+                number=ticket.id, handler=handler_names, advice=advice_for(ticket.summary)
+            ),
         )
     )
     return notices

@@ -16,7 +16,7 @@ from tickets.models import Rating, Ticket, TicketState
 DONE = (TicketState.RESOLVED, TicketState.CLOSED)
 
 
-class seconds_between(FunctionElement[float]):  # noqa: N801 (an SQL function)
+class seconds_between(FunctionElement[float]):
     """Seconds from the first timestamp to the second."""
 
     type = Float()
@@ -79,22 +79,26 @@ def ticket_figures(
     session: Session, start: datetime, end: datetime, community_ids: list[str] | None = None
 ) -> TicketFigures:
     """Figures for tickets filed in [start, end), optionally only in some communities."""
-    where: list[ColumnElement[bool]] = [Ticket.created_at >= start, Ticket.created_at < end]
+    where: list[ColumnElement[bool]] = [col(Ticket.created_at) >= start, col(Ticket.created_at) < end]
     if community_ids is not None:
         where.append(col(Ticket.community_id).in_(community_ids))
     done = col(Ticket.state).in_([s.value for s in DONE])
-    rated_by_resident = col(Ticket.rating).in_([Rating.SATISFIED.value, Rating.BASICALLY.value, Rating.UNSATISFIED.value])
+    rated_by_resident = col(Ticket.rating).in_(
+        [Rating.SATISFIED.value, Rating.BASICALLY.value, Rating.UNSATISFIED.value]
+    )
     row = session.exec(
-        select(
+        select(  # type: ignore[call-overload]
             func.count(),
             func.sum(case((done, 1), else_=0)),
             func.sum(case((done & (col(Ticket.resolved_at) <= col(Ticket.deadline)), 1), else_=0)),
             func.sum(case((rated_by_resident, 1), else_=0)),
-            func.sum(case((col(Ticket.rating).in_([Rating.SATISFIED.value, Rating.BASICALLY.value]), 1), else_=0)),
-            func.sum(case((Ticket.rating == Rating.DEFAULT.value, 1), else_=0)),
+            func.sum(
+                case((col(Ticket.rating).in_([Rating.SATISFIED.value, Rating.BASICALLY.value]), 1), else_=0)
+            ),
+            func.sum(case((col(Ticket.rating) == Rating.DEFAULT.value, 1), else_=0)),
             func.coalesce(func.sum(Ticket.reopened), 0),
             func.coalesce(func.sum(Ticket.reporters - 1), 0),
-            func.sum(case((Ticket.urgent == True, 1), else_=0)),  # noqa: E712
+            func.sum(case((col(Ticket.urgent).is_(True), 1), else_=0)),
             func.avg(seconds_between(Ticket.created_at, Ticket.accepted_at)),
             func.avg(seconds_between(Ticket.created_at, Ticket.resolved_at)),
         ).where(*where)
@@ -121,5 +125,5 @@ def ticket_figures(
         urgent=int(urgent or 0),
         avg_hours_to_accept=float(to_accept) / 3600 if to_accept is not None else None,
         avg_hours_to_resolve=float(to_resolve) / 3600 if to_resolve is not None else None,
-        overdue=[(int(i), str(c), str(h or ""), d) for i, c, h, d in overdue_rows],
+        overdue=[(int(i or 0), str(c), str(h or ""), d) for i, c, h, d in overdue_rows],
     )

@@ -21,7 +21,9 @@ def excerpt(text: str, limit: int = 24) -> str:
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
-FILED = "收到！您反映的“{summary}”（{category}）已登记为{number}号工单，由{handler}负责，{deadline}前给您答复。"
+FILED = (
+    "收到！您反映的“{summary}”（{category}）已登记为{number}号工单，由{handler}负责，{deadline}前给您答复。"
+)
 FILED_URGENT = "{number}号紧急工单已建立，已通知{handler}马上处理。{advice}"
 MERGED = "这个问题已有邻居反映过，是{number}号工单（现在{reporters}位居民反映），{handler}正在跟进，有进展会一起告诉您。"
 FOLLOW_UP = "已把您补充的情况记到{number}号工单里，{handler}会看到。"
@@ -58,4 +60,6 @@ REOPENED_FOR_HANDLER = (
     "【重办】{number}号工单居民不满意，请重新办理。\n{reporter}：{text}\n办理时限：{deadline}前。"
     "签收请回复“#签收 {number}”。"
 )
-EXTENSION_REQUESTED = "{actor}申请{number}号工单延期{days}个工作日，理由：{reason}。同意请回复“#批准延期 {number}”。"
+EXTENSION_REQUESTED = (
+    "{actor}申请{number}号工单延期{days}个工作日，理由：{reason}。同意请回复“#批准延期 {number}”。"
+)

@@ -54,7 +54,11 @@ class ChatSession:
 
     def describe(self) -> str:
         where = f"群 {self.group}" if self.group else "私聊小棲"
-        who = f"{self.member.name}（{self.member.id}，{ROLE_LABELS[self.member.role]}）" if self.member else "（未选择）"
+        who = (
+            f"{self.member.name}（{self.member.id}，{ROLE_LABELS[self.member.role]}）"
+            if self.member
+            else "（未选择）"
+        )
         return f"{where}｜发言人 {who}｜时间 {iso_local(self.transport.now)}"
 
     def control(self, line: str) -> str:
@@ -104,7 +108,9 @@ class ChatSession:
             return "请先用 :as 选择发言人。"
         mentions = (self.app.settings.bot_id,) if text.startswith(f"@{self.app.settings.bot_name}") else ()
         sent = asyncio.run(
-            self.transport.say(text, sender=self.member.id, name=self.member.name, group=self.group, mentions=mentions)
+            self.transport.say(
+                text, sender=self.member.id, name=self.member.name, group=self.group, mentions=mentions
+            )
         )
         return "\n".join(map(render, sent))
 

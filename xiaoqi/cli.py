@@ -134,7 +134,9 @@ def chat(
     registry: Annotated[
         Path | None, typer.Option("--registry", help="Registry YAML (default: the demo district).")
     ] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (default: ./xiaoqi-chat/chat.db).")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL (default: ./xiaoqi-chat/chat.db).")
+    ] = None,
 ) -> None:
     """Talk to Xiaoqi in the terminal as any member of any group, and move the clock."""
     from xiaoqi.chat import run_chat

@@ -20,12 +20,12 @@ from bot.simulator import EventError, Tick, output_record, parse_event, replay
 from bot.values import Incoming, Outgoing
 from groups.messages import Message
 from groups.models import Person
-from tickets.models import Ticket
 from groups.registry import load_registry
+from tickets.models import Ticket
+from xiaoqi.clock import local
 from xiaoqi.db import session_scope
 from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
-from xiaoqi.clock import local
 from xiaoqi.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,9 @@ def _events(path: Path, bot_id: str) -> list[Incoming | Tick]:
     return events
 
 
-def run_month(app: App, events: Sequence[Incoming | Tick], until: datetime, replies: Path, console: Console) -> int:
+def run_month(
+    app: App, events: Sequence[Incoming | Tick], until: datetime, replies: Path, console: Console
+) -> int:
     """Feed the month to the app while simulated staff and residents answer back; returns messages sent."""
     people = DemoPeople()
     sent = 0
@@ -118,16 +120,26 @@ def ticket_summary(session: Session) -> list[tuple[str, str]]:
     urgent = session.exec(select(func.count()).select_from(Ticket).where(Ticket.urgent == True)).one()  # noqa: E712
     merged = session.exec(select(func.sum(Ticket.reporters - 1))).one() or 0
     escalated = session.exec(select(func.count()).select_from(Ticket).where(Ticket.escalations > 0)).one()
-    urged = session.exec(select(func.count()).select_from(Ticket).where(col(Ticket.urged_at).is_not(None))).one()
+    urged = session.exec(
+        select(func.count()).select_from(Ticket).where(col(Ticket.urged_at).is_not(None))
+    ).one()
     ratings = session.exec(
         select(Ticket.rating, func.count()).where(col(Ticket.rating).is_not(None)).group_by(Ticket.rating)
     ).all()
     return [
-        ("工单", f"{total} 件（" + "，".join(f"{state} {n}" for state, n in sorted(states, key=lambda r: -r[1])) + "）"),
+        (
+            "工单",
+            f"{total} 件（"
+            + "，".join(f"{state} {n}" for state, n in sorted(states, key=lambda r: -r[1]))
+            + "）",
+        ),
         ("紧急工单 / 升级", f"{urgent} 件 / {escalated} 件无人及时签收而升级"),
         ("重复反映合并", f"{merged} 次"),
         ("催办", f"{urged} 件超期被催办"),
-        ("居民评价", "，".join(f"{rating} {n}" for rating, n in sorted(ratings, key=lambda r: -r[1])) or "暂无"),
+        (
+            "居民评价",
+            "，".join(f"{rating} {n}" for rating, n in sorted(ratings, key=lambda r: -r[1])) or "暂无",
+        ),
     ]
 
 
@@ -149,7 +161,9 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
     )
     events = _events(demo_dir / "month.jsonl", settings.bot_id)
     last = max(e.at for e in events)
-    month_end = (local(last).replace(day=28) + timedelta(days=4)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    month_end = (local(last).replace(day=28) + timedelta(days=4)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
     sent = run_month(app, events, month_end, out / "replies.jsonl", console)
     with session_scope(app.engine) as session:
         console.print(_summary(session, sent, time.perf_counter() - started, out))

@@ -16,8 +16,18 @@ from xiaoqi.outgoing import Outgoing
 _ASSIGNED = re.compile(r"回复“#签收 (\d+)”")
 _RATE = re.compile(r"^(\d+)号工单已办结")
 _REOPENED = re.compile(r"^【重办】(\d+)号工单")
-PROGRESS_NOTES = ["已联系物业，正在安排", "已到现场查看，正在协调处理", "已通知相关单位，明天上门", "材料已报街道，等待答复"]
-RESOLUTIONS = ["已处理完毕，现场已恢复正常", "已联系相关单位修好", "已上门沟通，问题已解决", "已清理干净，将加强巡查"]
+PROGRESS_NOTES = [
+    "已联系物业，正在安排",
+    "已到现场查看，正在协调处理",
+    "已通知相关单位，明天上门",
+    "材料已报街道，等待答复",
+]
+RESOLUTIONS = [
+    "已处理完毕，现场已恢复正常",
+    "已联系相关单位修好",
+    "已上门沟通，问题已解决",
+    "已清理干净，将加强巡查",
+]
 
 
 @dataclass
@@ -39,7 +49,9 @@ class DemoPeople:
             assert out.at is not None
             if out.to_id is not None and (match := _ASSIGNED.search(out.text) or _REOPENED.search(out.text)):
                 number = int(match[1])
-                if out.text.startswith("【紧急】"):  # everyone on duty hears it; the first one named handles it
+                if out.text.startswith(
+                    "【紧急】"
+                ):  # everyone on duty hears it; the first one named handles it
                     if number in self._urgent:
                         continue
                     self._urgent.add(number)
@@ -57,7 +69,11 @@ class DemoPeople:
         accept_at = at + timedelta(minutes=rng.randint(1, 4) if urgent else rng.randint(20, 240))
         self._later(accept_at, person, f"#签收 {number}")
         if rng.random() < 0.6:
-            self._later(accept_at + timedelta(hours=rng.randint(1, 8)), person, f"#进展 {number} {rng.choice(PROGRESS_NOTES)}")
+            self._later(
+                accept_at + timedelta(hours=rng.randint(1, 8)),
+                person,
+                f"#进展 {number} {rng.choice(PROGRESS_NOTES)}",
+            )
         resolve_at = accept_at + timedelta(hours=rng.randint(3, 80))
         self._later(resolve_at, person, f"#办结 {number} {rng.choice(RESOLUTIONS)}")
 

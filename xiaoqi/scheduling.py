@@ -25,7 +25,8 @@ class JobRun(SQLModel, table=True):
 
 
 class Job(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def next_due(self, session: Session, baseline: datetime) -> datetime | None:
         """When this job next has work (possibly already past); `baseline` is when the clock started."""
@@ -53,7 +54,9 @@ class CronJob:
         due = self.next_due(session, baseline)
         if due is None or due > until:
             return None
-        while (following := self.trigger.get_next_fire_time(due, due + timedelta(microseconds=1))) and following <= until:
+        while (
+            following := self.trigger.get_next_fire_time(due, due + timedelta(microseconds=1))
+        ) and following <= until:
             due = following
         return due
 

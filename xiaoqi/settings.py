@@ -35,16 +35,10 @@ class Settings:
     def from_env(cls, **overrides: object) -> Settings:
         env = os.environ
         settings = cls(
-            database_url=normalize_database_url(
-                env.get("XIAOQI_DATABASE_URL", cls.database_url)
-            ),
+            database_url=normalize_database_url(env.get("XIAOQI_DATABASE_URL", cls.database_url)),
             data_dir=Path(env.get("XIAOQI_DATA_DIR", str(REPO_ROOT / "data"))),
-            cache_dir=Path(
-                env.get("XIAOQI_CACHE_DIR", str(Path.home() / ".cache" / "xiaoqi"))
-            ),
-            nlp_model_dir=Path(env["XIAOQI_NLP_MODEL_DIR"])
-            if env.get("XIAOQI_NLP_MODEL_DIR")
-            else None,
+            cache_dir=Path(env.get("XIAOQI_CACHE_DIR", str(Path.home() / ".cache" / "xiaoqi"))),
+            nlp_model_dir=Path(env["XIAOQI_NLP_MODEL_DIR"]) if env.get("XIAOQI_NLP_MODEL_DIR") else None,
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "database_url" in clean:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from bot import replies
@@ -56,10 +56,10 @@ def _period_start(now: datetime, args: str) -> tuple[str, datetime]:
 )
 def stats(session: Session, now: datetime, args: str, sender: Person, group: ChatGroup | None) -> str:
     word, since = _period_start(now, args)
-    conditions = [Message.sent_at >= since, Message.sent_at <= now]
+    conditions: list[ColumnElement[bool]] = [col(Message.sent_at) >= since, col(Message.sent_at) <= now]
     if group is not None:
         scope = group.name or "本群"
-        conditions.append(Message.group_id == group.id)
+        conditions.append(col(Message.group_id) == group.id)
     elif sender.role in (Role.LEADER, Role.ADMIN) or sender.community_id is None:
         scope = "全区"
     else:
@@ -67,9 +67,7 @@ def stats(session: Session, now: datetime, args: str, sender: Person, group: Cha
         scope = community.name if community else "本社区"
         group_ids = select(ChatGroup.id).where(ChatGroup.community_id == sender.community_id)
         conditions.append(col(Message.group_id).in_(group_ids))
-    by_kind = session.exec(
-        select(Message.kind, func.count()).where(*conditions).group_by(Message.kind)
-    ).all()
+    by_kind = session.exec(select(Message.kind, func.count()).where(*conditions).group_by(Message.kind)).all()
     total = sum(count for _, count in by_kind)
     if total == 0:
         return f"{scope}{word}还没有消息。"
@@ -80,13 +78,22 @@ def stats(session: Session, now: datetime, args: str, sender: Person, group: Cha
     return f"{scope}{word}共 {total} 条消息（{parts}），{people} 人发言。"
 
 
-@router.command("群信息", "groupinfo", usage="#群信息（在群里发送）", summary="本群所属社区、网格和成员数", roles=STAFF_ROLES)
+@router.command(
+    "群信息",
+    "groupinfo",
+    usage="#群信息（在群里发送）",
+    summary="本群所属社区、网格和成员数",
+    roles=STAFF_ROLES,
+)
 def group_info(session: Session, group: ChatGroup | None) -> str:
     if group is None:
         raise UsageError("请在群里发送这个命令。")
     members = session.exec(
-        select(func.count()).select_from(Membership).where(
-            Membership.group_id == group.id, Membership.active == True  # noqa: E712
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.group_id == group.id,
+            Membership.active == True,  # noqa: E712
         )
     ).one()
     if group.community_id is None:

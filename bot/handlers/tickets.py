@@ -15,7 +15,16 @@ from groups.models import STAFF_ROLES, ChatGroup, Membership, Person, Role
 from groups.registry import CATEGORIES
 from tickets import lifecycle, texts
 from tickets.lifecycle import get_ticket, may_manage
-from tickets.models import OPEN_STATES, LabelledExample, PendingConfirmation, Rating, Ticket, TicketEvent, TicketReporter, TicketState
+from tickets.models import (
+    OPEN_STATES,
+    LabelledExample,
+    PendingConfirmation,
+    Rating,
+    Ticket,
+    TicketEvent,
+    TicketReporter,
+    TicketState,
+)
 from tickets.service import URGENT, file_petition
 from xiaoqi.clock import local
 from xiaoqi.errors import XiaoqiError
@@ -52,19 +61,45 @@ def _labels_for(app: App, text: str) -> tuple[str, str]:
 
 
 # -- intake -------------------------------------------------------------------------------------
-@router.command("反映", "诉求", usage="#反映 问题描述（也可以：@小棲 反映 …）", summary="向社区反映问题，登记为工单")
-def report(app: App, session: Session, now: datetime, message: Incoming, sender: Person, group: ChatGroup | None, args: str) -> list[Outgoing]:
+@router.command(
+    "反映", "诉求", usage="#反映 问题描述（也可以：@小棲 反映 …）", summary="向社区反映问题，登记为工单"
+)
+def report(
+    app: App,
+    session: Session,
+    now: datetime,
+    message: Incoming,
+    sender: Person,
+    group: ChatGroup | None,
+    args: str,
+) -> list[Outgoing]:
     if not args.strip():
         raise UsageError("请在“反映”后面写上是什么问题、在哪里。")
     intent, category = _labels_for(app, args)
     return file_petition(
-        app.desk, session, now=now, reporter=sender, group=group, message_id=message.message_id,
-        text=args, intent=intent, category=category,
+        app.desk,
+        session,
+        now=now,
+        reporter=sender,
+        group=group,
+        message_id=message.message_id,
+        text=args,
+        intent=intent,
+        category=category,
     ).notices
 
 
 @router.on_message(kinds=(MessageKind.TEXT,))
-def intake(ctx: Context, app: App, session: Session, now: datetime, message: Incoming, sender: Person, group: ChatGroup | None, record: Message) -> list[Outgoing] | None:
+def intake(
+    ctx: Context,
+    app: App,
+    session: Session,
+    now: datetime,
+    message: Incoming,
+    sender: Person,
+    group: ChatGroup | None,
+    record: Message,
+) -> list[Outgoing] | None:
     """Confirmations, ratings, and petitions the classifier is sure enough about."""
     if sender.role.is_staff:
         return None
@@ -78,14 +113,26 @@ def intake(ctx: Context, app: App, session: Session, now: datetime, message: Inc
     category = record.category if record.category in CATEGORIES else "其他"
     if record.intent == URGENT or record.confidence >= app.desk.policy.ticket_confidence:
         return file_petition(
-            app.desk, session, now=now, reporter=sender, group=group, message_id=message.message_id,
-            text=message.text, intent=record.intent, category=category,
+            app.desk,
+            session,
+            now=now,
+            reporter=sender,
+            group=group,
+            message_id=message.message_id,
+            text=message.text,
+            intent=record.intent,
+            category=category,
         ).notices
     if record.confidence >= app.desk.policy.confirm_confidence:
         session.add(
             PendingConfirmation(
-                person_id=sender.id, group_id=group.id if group else None, message_id=message.message_id,
-                text=message.text, intent=record.intent, category=category, asked_at=now,
+                person_id=sender.id,
+                group_id=group.id if group else None,
+                message_id=message.message_id,
+                text=message.text,
+                intent=record.intent,
+                category=category,
+                asked_at=now,
                 expires_at=now + timedelta(minutes=app.desk.policy.confirm_minutes),
             )
         )
@@ -93,7 +140,9 @@ def intake(ctx: Context, app: App, session: Session, now: datetime, message: Inc
     return None
 
 
-def _confirmed(app: App, session: Session, now: datetime, sender: Person, group: ChatGroup | None) -> list[Outgoing] | None:
+def _confirmed(
+    app: App, session: Session, now: datetime, sender: Person, group: ChatGroup | None
+) -> list[Outgoing] | None:
     pending = session.exec(
         select(PendingConfirmation)
         .where(
@@ -108,8 +157,15 @@ def _confirmed(app: App, session: Session, now: datetime, sender: Person, group:
         return None
     pending.answered = True
     return file_petition(
-        app.desk, session, now=now, reporter=sender, group=group, message_id=pending.message_id,
-        text=pending.text, intent=pending.intent, category=pending.category,
+        app.desk,
+        session,
+        now=now,
+        reporter=sender,
+        group=group,
+        message_id=pending.message_id,
+        text=pending.text,
+        intent=pending.intent,
+        category=pending.category,
     ).notices
 
 
@@ -126,32 +182,51 @@ def _rate(app: App, session: Session, now: datetime, sender: Person, rating: Rat
 
 
 @router.on_message(kinds=(MessageKind.IMAGE,))
-def photo(app: App, session: Session, now: datetime, message: Incoming, sender: Person) -> list[Outgoing] | None:
+def photo(
+    app: App, session: Session, now: datetime, message: Incoming, sender: Person
+) -> list[Outgoing] | None:
     """A photo right after a resident's petition is added to that ticket."""
     ticket = session.exec(
         select(Ticket)
         .join(TicketReporter, col(TicketReporter.ticket_id) == Ticket.id)
-        .where(TicketReporter.person_id == sender.id, TicketReporter.at >= now - PHOTO_WINDOW, col(Ticket.state).in_(list(OPEN_STATES)))
+        .where(
+            TicketReporter.person_id == sender.id,
+            TicketReporter.at >= now - PHOTO_WINDOW,
+            col(Ticket.state).in_(list(OPEN_STATES)),
+        )
         .order_by(col(TicketReporter.at).desc())
     ).first()
     if ticket is None:
         return None
-    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor_id=sender.id, action="补充照片", note=message.message_id))
-    out = [Outgoing(f"{ticket.id}号工单居民补充了一张照片。", to_id=ticket.handler_id)] if ticket.handler_id else []
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.number, at=now, actor_id=sender.id, action="补充照片", note=message.message_id
+        )
+    )
+    out = (
+        [Outgoing(f"{ticket.id}号工单居民补充了一张照片。", to_id=ticket.handler_id)]
+        if ticket.handler_id
+        else []
+    )
     return out
 
 
 # -- residents ----------------------------------------------------------------------------------
 @router.command("进度", "progress", usage="#进度 [工单号]", summary="查看自己反映的问题办到哪一步了")
 def my_progress(session: Session, sender: Person, args: str) -> str:
-    query = select(Ticket).join(TicketReporter, col(TicketReporter.ticket_id) == Ticket.id).where(TicketReporter.person_id == sender.id)
+    query = (
+        select(Ticket)
+        .join(TicketReporter, col(TicketReporter.ticket_id) == Ticket.id)
+        .where(TicketReporter.person_id == sender.id)
+    )
     if args.strip():
         query = query.where(Ticket.id == get_ticket(session, args).id)
     tickets = session.exec(query.order_by(col(Ticket.id).desc()).limit(5)).all()
     if not tickets:
         return "没有找到您反映过的问题。有问题可以直接在群里说，或发送“#反映 问题描述”。"
     return "\n".join(
-        f"{t.id}号（{texts.excerpt(t.summary, 14)}）：{t.state.value}" + (f"，{texts.when(t.deadline)}前办结" if t.state in OPEN_STATES else "")
+        f"{t.id}号（{texts.excerpt(t.summary, 14)}）：{t.state.value}"
+        + (f"，{texts.when(t.deadline)}前办结" if t.state in OPEN_STATES else "")
         for t in tickets
     )
 
@@ -160,13 +235,20 @@ def my_progress(session: Session, sender: Person, args: str) -> str:
 def add_info(app: App, session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
     number, note = _split(args, 2)
     ticket = get_ticket(session, number)
-    is_reporter = session.exec(select(TicketReporter.id).where(TicketReporter.ticket_id == ticket.id, TicketReporter.person_id == sender.id)).first()
+    is_reporter = session.exec(
+        select(TicketReporter.id).where(
+            TicketReporter.ticket_id == ticket.id, TicketReporter.person_id == sender.id
+        )
+    ).first()
     if is_reporter is None and not sender.role.is_staff:
         raise XiaoqiError(f"{ticket.id}号工单不是您反映的，不能补充。")
     if ticket.state not in OPEN_STATES:
         raise XiaoqiError(f"{ticket.id}号工单已经{ticket.state.value}，如有新问题请重新反映。")
-    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor_id=sender.id, action="补充", note=note))
-    reply = Outgoing(texts.FOLLOW_UP.format(number=ticket.id, handler=app.desk.handler_label(session, ticket)), to_id=sender.id)
+    session.add(TicketEvent(ticket_id=ticket.number, at=now, actor_id=sender.id, action="补充", note=note))
+    reply = Outgoing(
+        texts.FOLLOW_UP.format(number=ticket.id, handler=app.desk.handler_label(session, ticket)),
+        to_id=sender.id,
+    )
     out = [reply]
     if ticket.handler_id:
         out.append(Outgoing(f"{ticket.id}号工单补充情况：{note}", to_id=ticket.handler_id))
@@ -178,13 +260,18 @@ def _private(sender: Person, text: str) -> Outgoing:
     return Outgoing(text, to_id=sender.id)
 
 
-@router.command("我的工单", "mytickets", usage="#我的工单", summary="我负责的未办结工单", roles=HANDLING_ROLES)
+@router.command(
+    "我的工单", "mytickets", usage="#我的工单", summary="我负责的未办结工单", roles=HANDLING_ROLES
+)
 def my_tickets(session: Session, sender: Person) -> Outgoing:
     conditions = [Ticket.handler_id == sender.id]
     if sender.role is Role.SOCIAL_WORKER:
         conditions.append(Ticket.community_id == sender.community_id)
     tickets = session.exec(
-        select(Ticket).where(or_(*conditions), col(Ticket.state).in_(list(OPEN_STATES))).order_by(col(Ticket.deadline)).limit(20)
+        select(Ticket)
+        .where(or_(*conditions), col(Ticket.state).in_(list(OPEN_STATES)))
+        .order_by(col(Ticket.deadline))
+        .limit(20)
     ).all()
     if not tickets:
         return _private(sender, "目前没有未办结的工单。")
@@ -205,7 +292,9 @@ def show_ticket(app: App, session: Session, sender: Person, args: str) -> Outgoi
     source = session.exec(select(Message).where(Message.platform_id == ticket.source_message_id)).first()
     may_see_raw = sender.id == ticket.handler_id or may_manage(sender, ticket)
     text = source.raw_text if (source is not None and may_see_raw) else ticket.summary
-    events = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.id))).all()
+    events = session.exec(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.id))
+    ).all()
     lines = [
         f"{ticket.id}号工单【{ticket.category}】{ticket.state.value}" + ("（紧急）" if ticket.urgent else ""),
         f"反映人：{reporter.name if reporter else ticket.reporter_id}（共{ticket.reporters}人反映）",
@@ -243,64 +332,118 @@ def _accept(app: App, session: Session, now: datetime, sender: Person, ticket: T
 
 
 @_staff_action("进展", 2, "#进展 工单号 进展情况", "报告进展（会转告反映人）")
-def _progress(app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, note: str) -> list[Outgoing]:
+def _progress(
+    app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, note: str
+) -> list[Outgoing]:
     return lifecycle.post_progress(app.desk, session, now, sender, ticket, note)
 
 
 @_staff_action("办结", 2, "#办结 工单号 办理结果", "办结工单（会请反映人评价）")
-def _resolve(app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, note: str) -> list[Outgoing]:
+def _resolve(
+    app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, note: str
+) -> list[Outgoing]:
     return lifecycle.resolve(app.desk, session, now, sender, ticket, note)
 
 
 @_staff_action("退回", 2, "#退回 工单号 理由", "退回给社工重新分派（必须写理由）")
-def _return(app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, reason: str) -> list[Outgoing]:
+def _return(
+    app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, reason: str
+) -> list[Outgoing]:
     return lifecycle.return_ticket(app.desk, session, now, sender, ticket, reason)
 
 
-@_staff_action("转派", 2, "#转派 工单号 对象（人员id、姓名或部门）", "把工单转给别人办理", roles=frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN}))
-def _reassign(app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, target: str) -> list[Outgoing]:
+@_staff_action(
+    "转派",
+    2,
+    "#转派 工单号 对象（人员id、姓名或部门）",
+    "把工单转给别人办理",
+    roles=frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN}),
+)
+def _reassign(
+    app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, target: str
+) -> list[Outgoing]:
     from groups.models import Department
 
-    department = session.get(Department, target) or session.exec(select(Department).where(Department.name == target)).first()
+    department = (
+        session.get(Department, target)
+        or session.exec(select(Department).where(Department.name == target)).first()
+    )
     if department is not None and department.contact_id:
         person = session.get(Person, department.contact_id)
         assert person is not None
         return lifecycle.reassign(app.desk, session, now, sender, ticket, person, department.id)
-    person = session.get(Person, target.lstrip("@")) or session.exec(select(Person).where(Person.name == target.lstrip("@"))).first()
+    person = (
+        session.get(Person, target.lstrip("@"))
+        or session.exec(select(Person).where(Person.name == target.lstrip("@"))).first()
+    )
     if person is None:
         raise XiaoqiError(f"名册里找不到“{target}”，请用人员id、姓名或部门名。")
     return lifecycle.reassign(app.desk, session, now, sender, ticket, person)
 
 
 @_staff_action("延期", 3, "#延期 工单号 工作日数 理由", "申请延长办理时限（社工批准）")
-def _extend(app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, days: str, reason: str) -> list[Outgoing]:
+def _extend(
+    app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, days: str, reason: str
+) -> list[Outgoing]:
     if not days.isdigit():
         raise UsageError("工作日数要写数字。")
     return lifecycle.request_extension(app.desk, session, now, sender, ticket, int(days), reason)
 
 
-@_staff_action("批准延期", 1, "#批准延期 工单号", "批准延期申请", roles=frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN}))
+@_staff_action(
+    "批准延期",
+    1,
+    "#批准延期 工单号",
+    "批准延期申请",
+    roles=frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN}),
+)
 def _approve(app: App, session: Session, now: datetime, sender: Person, ticket: Ticket) -> list[Outgoing]:
     return lifecycle.approve_extension(app.desk, session, now, sender, ticket)
 
 
 @_staff_action("改类", 2, "#改类 工单号 类别", "更正工单类别（会用于改进识别）")
-def _recategorise(app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, category: str) -> list[Outgoing]:
+def _recategorise(
+    app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, category: str
+) -> list[Outgoing]:
     category = category.strip()
     if category not in CATEGORIES:
         raise UsageError(f"类别可以是：{'、'.join(CATEGORIES)}。")
     previous = ticket.category
-    app.desk.move(session, ticket, now=now, actor_id=sender.id, action="改类", note=f"{previous}→{category}", category=category)
-    session.add(LabelledExample(text=ticket.summary, label_kind="category", label=category, previous=previous,
-                                source=f"ticket:{ticket.id}", corrected_by=sender.id, at=now))
+    app.desk.move(
+        session,
+        ticket,
+        now=now,
+        actor_id=sender.id,
+        action="改类",
+        note=f"{previous}→{category}",
+        category=category,
+    )
+    session.add(
+        LabelledExample(
+            text=ticket.summary,
+            label_kind="category",
+            label=category,
+            previous=previous,
+            source=f"ticket:{ticket.id}",
+            corrected_by=sender.id,
+            at=now,
+        )
+    )
     source = session.exec(select(Message).where(Message.platform_id == ticket.source_message_id)).first()
     if source is not None:
         source.category = category
     return []
 
 
-@router.command("代登记", usage="#代登记 居民（id或姓名） 问题描述", summary="替电话或上门的居民登记工单", roles=HANDLING_ROLES)
-def file_for_resident(app: App, session: Session, now: datetime, message: Incoming, sender: Person, args: str) -> list[Outgoing]:
+@router.command(
+    "代登记",
+    usage="#代登记 居民（id或姓名） 问题描述",
+    summary="替电话或上门的居民登记工单",
+    roles=HANDLING_ROLES,
+)
+def file_for_resident(
+    app: App, session: Session, now: datetime, message: Incoming, sender: Person, args: str
+) -> list[Outgoing]:
     pieces = args.split(maxsplit=1)
     if len(pieces) < 2:
         raise UsageError()
@@ -308,9 +451,21 @@ def file_for_resident(app: App, session: Session, now: datetime, message: Incomi
     resident = session.get(Person, who) or session.exec(select(Person).where(Person.name == who)).first()
     if resident is None:
         raise XiaoqiError(f"名册里找不到居民“{who}”。")
-    membership = session.exec(select(Membership).where(Membership.person_id == resident.id, Membership.active == True)).first()  # noqa: E712
+    membership = session.exec(
+        select(Membership).where(Membership.person_id == resident.id, Membership.active == True)
+    ).first()
     group = session.get(ChatGroup, membership.group_id) if membership else None
     intent, category = _labels_for(app, text)
-    filed = file_petition(app.desk, session, now=now, reporter=resident, group=group, message_id=message.message_id,
-                          text=text, intent=intent, category=category, filed_by=sender)
+    filed = file_petition(
+        app.desk,
+        session,
+        now=now,
+        reporter=resident,
+        group=group,
+        message_id=message.message_id,
+        text=text,
+        intent=intent,
+        category=category,
+        filed_by=sender,
+    )
     return [_private(sender, f"已替{resident.name}登记为{filed.ticket.id}号工单。"), *filed.notices]
