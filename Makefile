@@ -9,6 +9,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[fast]' || echo "jieba_fast did not build: using plain jieba (slower, same results)"
 	touch $@
 
 install: $(VENV)/.installed

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.app import App, create_app
+from nlp import MessageClassifier, default_model
 from groups.registry import load_registry
 from xiaoqi.clock import SHANGHAI
 from xiaoqi.db import make_engine, migrate, session_scope
@@ -96,15 +97,19 @@ def app(settings: Settings) -> Iterator[App]:
 
 
 @pytest.fixture(scope="session")
-def classifier():  # type: ignore[no-untyped-def]
-    """The real default model, built once (cached by content hash in the user's cache dir)."""
-    from xiaoqi.nlp_wiring import load_classifier
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache dir for this session only, so tests never read a stale or foreign model."""
+    return tmp_path_factory.mktemp("xiaoqi-cache")
 
-    return load_classifier(Settings.from_env())
+
+@pytest.fixture(scope="session")
+def classifier(cache_dir: Path) -> MessageClassifier:
+    """The real default model, built once per test session."""
+    return default_model(Settings().data_dir, cache_dir)
 
 
 @pytest.fixture
-def smart_app(settings: Settings, classifier) -> Iterator[App]:  # type: ignore[no-untyped-def]
+def smart_app(settings: Settings, classifier: MessageClassifier) -> Iterator[App]:
     """The application with the test registry and the real message classifier."""
     application = create_app(settings, classifier=classifier)
     with session_scope(application.engine) as session:
