@@ -110,7 +110,10 @@ def capture_message(
     sent_at: datetime,
     now: datetime,
 ) -> Capture:
-    """Store a message unless its platform id is already known; safe against concurrent writers."""
+    """Store a message unless its platform id is already known; safe against concurrent writers.
+
+    Call it first in its transaction: a concurrent duplicate rolls the transaction back.
+    """
     existing = session.exec(select(Message).where(Message.platform_id == platform_id)).first()
     if existing is not None:
         return Capture(existing, needs_handling=existing.handled_at is None)
@@ -134,10 +137,12 @@ def capture_message(
         sent_at=sent_at,
         received_at=now,
     )
+    session.add(message)
     try:
-        with session.begin_nested():
-            session.add(message)
+        session.flush()
     except IntegrityError:
+        # another process stored the same platform id between our look-up and insert: it handles it
+        session.rollback()
         log.info("message %s was captured concurrently", platform_id)
         existing = session.exec(select(Message).where(Message.platform_id == platform_id)).one()
         return Capture(existing, needs_handling=False)

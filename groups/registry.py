@@ -141,18 +141,15 @@ class RegistrySummary:
     routing_rules: int
 
 
-def _plain(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
-    """Turn a composed YAML node into plain data, remembering the line of every path."""
+def _lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+    """Remember the line of every path in a composed YAML document."""
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
-            result[key] = _plain(value_node, (*path, key), lines)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+            _lines(value_node, (*path, key_node.value), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, i), lines)
 
 
 _PYDANTIC_MESSAGES = {
@@ -196,7 +193,8 @@ def parse_registry(path: Path) -> RegistrySpec:
     if node is None:
         raise RegistryError(f"{path}: 文件是空的")
     lines: dict[Path_, int] = {}
-    data = _plain(node, (), lines)
+    _lines(node, (), lines)
+    data = yaml.safe_load(source)
     try:
         spec = RegistrySpec.model_validate(data)
     except ValidationError as error:
