@@ -270,3 +270,19 @@ def test_report_figures_on_every_backend(app: App) -> None:
     assert abs((figures.avg_hours_to_accept or 0) - 1.0) < 1e-6
     assert abs((figures.avg_hours_to_resolve or 0) - 3.0) < 1e-6
     assert [number for number, *_ in figures.overdue] == [2]
+
+
+def test_numbers_in_staff_notes_are_masked_in_the_group(app: App) -> None:
+    out = simulate(
+        app,
+        [
+            say("11-02T09:00", "wxid_r1", "#反映 我家水管漏水，电话13912345678"),
+            say("11-02T09:10", "wxid_sg", "#签收 1", group=None),
+            say("11-02T09:20", "wxid_sg", "#进展 1 已约维修师傅，师傅电话13800001111", group=None),
+            say("11-02T09:30", "wxid_sg", "#工单 1", group=None),
+        ],
+    )
+    public = [o["text"] for o in out if o["group"] is not None]
+    assert all("13912345678" not in t and "13800001111" not in t for t in public)
+    assert "1号工单有进展：已约维修师傅，师傅电话138****1111" in public
+    assert "内容：我家水管漏水，电话13912345678" in to(out, "wxid_sg")[-1]  # the handler sees the raw text

@@ -27,6 +27,7 @@ from tickets.routing import grid_worker, leaders, social_worker
 from tickets.workdays import WorkCalendar
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.outgoing import Outgoing
+from xiaoqi.privacy import mask_private_numbers
 
 S = TicketState
 URGENT_SUPERVISE_AFTER = timedelta(minutes=30)
@@ -49,11 +50,12 @@ def notify_reporters(session: Session, ticket: Ticket, text: str) -> list[Outgoi
         if reporter.person_id not in by_group[reporter.group_id]:
             by_group[reporter.group_id].append(reporter.person_id)
     out: list[Outgoing] = []
+    public = mask_private_numbers(text)  # staff notes may carry numbers; groups never see them
     for group_id, people in by_group.items():
         if group_id is None:
             out.extend(Outgoing(text, to_id=person) for person in people)
         else:
-            out.append(Outgoing(text, group_id=group_id, mentions=tuple(people)))
+            out.append(Outgoing(public, group_id=group_id, mentions=tuple(people)))
     return out
 
 
@@ -71,7 +73,7 @@ def notify_handler(session: Session, ticket: Ticket, template: str) -> list[Outg
                 category=ticket.category,
                 where=_where(session, ticket),
                 reporter=(reporter.name if reporter else "") or ticket.reporter_id,
-                text=ticket.summary,
+                text=ticket.details or ticket.summary,
                 deadline=texts.when(ticket.deadline),
             ),
             to_id=ticket.handler_id,

@@ -43,7 +43,8 @@ class Ticket(SQLModel, table=True):
     intent: str = "诉求"
     category: str = Field(index=True)
     urgent: bool = False
-    summary: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(sa_column=Column(Text, nullable=False))  # masked: safe to show in groups
+    details: str = Field(default="", sa_column=Column(Text, nullable=False))  # as reported: staff only
     state: TicketState = Field(default=TicketState.NEW, sa_type=StrEnumType(TicketState), index=True)
     handler_id: str | None = Field(default=None, foreign_key="person.id", index=True)
     department_id: str | None = Field(default=None, foreign_key="department.id")

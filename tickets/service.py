@@ -123,6 +123,7 @@ def file_petition(
         group_id=group_id,
         message_id=message_id,
         summary=summary,
+        details=text.strip(),
         intent=intent,
         category=category,
         filed_by=filed_by,
@@ -206,6 +207,7 @@ def _open(
     group_id: str | None,
     message_id: str,
     summary: str,
+    details: str,
     intent: str,
     category: str,
     filed_by: Person | None,
@@ -227,6 +229,7 @@ def _open(
         category=category,
         urgent=urgent,
         summary=summary,
+        details=details,
         handler_id=assignment.handler_id,
         department_id=assignment.department_id,
         priority=2 if urgent else 0,
@@ -302,7 +305,7 @@ def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: P
         notices.append(
             Outgoing(
                 texts.URGENT_FOR_STAFF.format(
-                    number=ticket.id, where=where, reporter=reporter.name or reporter.id, text=ticket.summary
+                    number=ticket.id, where=where, reporter=reporter.name or reporter.id, text=ticket.details
                 ),
                 to_id=person.id,
             )

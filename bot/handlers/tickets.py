@@ -289,9 +289,8 @@ def show_ticket(app: App, session: Session, sender: Person, args: str) -> Outgoi
         raise UsageError()
     ticket = get_ticket(session, args)
     reporter = session.get(Person, ticket.reporter_id)
-    source = session.exec(select(Message).where(Message.platform_id == ticket.source_message_id)).first()
     may_see_raw = sender.id == ticket.handler_id or may_manage(sender, ticket)
-    text = source.raw_text if (source is not None and may_see_raw) else ticket.summary
+    text = ticket.details if may_see_raw and ticket.details else ticket.summary
     events = session.exec(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.id))
     ).all()

@@ -59,6 +59,7 @@ def upgrade() -> None:
     sa.Column('category', sa.String(), nullable=False),
     sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('details', sa.Text(), nullable=False),
     sa.Column('state', sa.String(length=32), nullable=False),
     sa.Column('handler_id', sa.String(), nullable=True),
     sa.Column('department_id', sa.String(), nullable=True),
