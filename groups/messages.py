@@ -32,6 +32,20 @@ class MessageKind(StrEnum):
     LEAVE = "leave"
 
 
+KIND_LABELS: dict[MessageKind, str] = {
+    MessageKind.TEXT: "文字",
+    MessageKind.IMAGE: "图片",
+    MessageKind.VOICE: "语音",
+    MessageKind.VIDEO: "视频",
+    MessageKind.FILE: "文件",
+    MessageKind.LINK: "链接",
+    MessageKind.MINIPROGRAM: "小程序",
+    MessageKind.RECALL: "撤回",
+    MessageKind.JOIN: "入群",
+    MessageKind.LEAVE: "退群",
+}
+
+
 class Message(SQLModel, table=True):
     """One captured message; `text` is the masked copy kept for analysis, `raw_text` is staff-only."""
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from bot.app import App, create_app
 from bot.simulator import EventError, Tick, output_record, parse_event, replay
 from bot.values import Incoming, Outgoing
-from groups.messages import Message
+from groups.messages import KIND_LABELS, Message, MessageKind
 from groups.models import Person
 from groups.registry import load_registry
 from tickets.models import Ticket
@@ -81,7 +81,9 @@ def _summary(session: Session, sent: int, seconds: float, out: Path) -> Table:
     table.add_column()
     total = session.exec(select(func.count()).select_from(Message)).one()
     kinds = session.exec(select(Message.kind, func.count()).group_by(Message.kind)).all()
-    kind_text = "，".join(f"{kind} {n}" for kind, n in sorted(kinds, key=lambda r: -r[1]))
+    kind_text = "，".join(
+        f"{KIND_LABELS[MessageKind(kind)]} {n}" for kind, n in sorted(kinds, key=lambda r: -r[1])
+    )
     table.add_row("收到并存储的消息", f"{total}（{kind_text}）")
     groups = session.exec(select(func.count(func.distinct(Message.group_id)))).one()
     speakers = session.exec(select(func.count(func.distinct(Message.sender_id)))).one()
@@ -90,19 +92,20 @@ def _summary(session: Session, sent: int, seconds: float, out: Path) -> Table:
         select(func.count()).select_from(Person).where(Person.registered == False)  # noqa: E712
     ).one()
     table.add_row("名册外的新成员（记为居民）", str(newcomers))
+    in_groups = [col(Message.intent).is_not(None), col(Message.private).is_(False)]
     intents = session.exec(
-        select(Message.intent, func.count()).where(col(Message.intent).is_not(None)).group_by(Message.intent)
+        select(Message.intent, func.count()).where(*in_groups).group_by(Message.intent)
     ).all()
     if intents:
-        table.add_row("意图", "，".join(f"{i} {n}" for i, n in sorted(intents, key=lambda r: -r[1])))
+        table.add_row("群消息的意图", "，".join(f"{i} {n}" for i, n in sorted(intents, key=lambda r: -r[1])))
     categories = session.exec(
         select(Message.category, func.count())
-        .where(col(Message.category).is_not(None), Message.category != "无")
+        .where(*in_groups, col(Message.category) != "无")
         .group_by(Message.category)
     ).all()
     if categories:
         top = sorted(categories, key=lambda r: -r[1])[:5]
-        table.add_row("话题前五", "，".join(f"{c} {n}" for c, n in top))
+        table.add_row("群里的话题前五", "，".join(f"{c} {n}" for c, n in top))
     for label, value in ticket_summary(session):
         table.add_row(label, value)
     table.add_row("小棲发出的消息", str(sent))

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot import replies
 from bot.router import Router, UsageError
-from groups.messages import Message, MessageKind
+from groups.messages import KIND_LABELS, Message, MessageKind
 from groups.models import STAFF_ROLES, ChatGroup, Community, Grid, Membership, Person, Role
 from xiaoqi.clock import local
 
@@ -19,18 +19,6 @@ if TYPE_CHECKING:
 
 router = Router()
 
-KIND_LABELS = {
-    MessageKind.TEXT: "文字",
-    MessageKind.IMAGE: "图片",
-    MessageKind.VOICE: "语音",
-    MessageKind.VIDEO: "视频",
-    MessageKind.FILE: "文件",
-    MessageKind.LINK: "链接",
-    MessageKind.MINIPROGRAM: "小程序",
-    MessageKind.RECALL: "撤回",
-    MessageKind.JOIN: "入群",
-    MessageKind.LEAVE: "退群",
-}
 PERIODS = {"今天": 1, "今日": 1, "本周": 7, "7天": 7, "本月": 30, "30天": 30}
 
 
