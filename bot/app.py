@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -21,11 +21,12 @@ from tickets.policy import TicketPolicy
 from tickets.workdays import WorkCalendar
 from xiaoqi.db import make_engine, migrate, session_scope
 from xiaoqi.errors import XiaoqiError
-from xiaoqi.scheduling import Job, next_run
+from xiaoqi.scheduling import SCHEDULE_CHANGED, Job, next_run
 from xiaoqi.settings import Settings
 
 log = logging.getLogger(__name__)
 CLASSIFIED_KINDS = frozenset({MessageKind.TEXT})
+RECHECK = timedelta(seconds=60)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class App:
     classifier: MessageClassifier | None = None
     clock: datetime | None = field(default=None, init=False)
     _baseline: datetime | None = field(default=None, init=False)
+    _quiet_until: datetime | None = field(default=None, init=False)
 
     def advance(self, now: datetime) -> list[Outgoing]:
         """Move the clock to `now`, running everything due by then in time order."""
@@ -48,13 +50,19 @@ class App:
         if self.clock is not None and now <= self.clock:
             return []
         self.clock = now
+        if self._quiet_until is not None and now < self._quiet_until:
+            return []
         sent: list[Outgoing] = []
         failed: set[str] = set()
         while True:
             with session_scope(self.engine) as session:
                 jobs = [job for job in self.jobs if job.name not in failed]
-                due = next_run(session, jobs, self._baseline, now)
+                due, earliest = next_run(session, jobs, self._baseline, now)
                 if due is None:
+                    # nothing is due before `earliest` unless this process changes it (handle() then
+                    # forgets this); other processes' changes are seen within RECHECK of clock time
+                    horizon = now + RECHECK
+                    self._quiet_until = min(earliest, horizon) if earliest is not None else horizon
                     return sent
                 at, job = due
                 try:
@@ -92,14 +100,23 @@ class App:
                 log.debug("message %s already handled", incoming.message_id)
                 return sent
             message = captured.message
-            if labels is None and incoming.kind in CLASSIFIED_KINDS:
+            if labels is None and incoming.kind in CLASSIFIED_KINDS and not self._staff_command(session, incoming):
                 labels = self.classify([message.text])[0]
             if labels is not None:
                 message.intent, message.category = labels.intent, labels.category
                 message.sentiment, message.confidence = labels.sentiment, labels.confidence
             answer = self._dispatch(session, incoming, message)
             message.handled_at = incoming.at
+            if session.info.pop(SCHEDULE_CHANGED, False):
+                self._quiet_until = None
         return sent + _stamp(answer, incoming.at)
+
+    def _staff_command(self, session: Session, incoming: Incoming) -> bool:
+        """Staff commands say nothing about residents' opinions: they are stored, not labelled."""
+        sender = session.get(Person, incoming.sender_id)
+        if sender is None or not sender.role.is_staff:
+            return False
+        return self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name) is not None
 
     def _dispatch(self, session: Session, incoming: Incoming, message: Message) -> list[Outgoing]:
         sender = session.get(Person, incoming.sender_id)

@@ -286,3 +286,18 @@ def test_numbers_in_staff_notes_are_masked_in_the_group(app: App) -> None:
     assert all("13912345678" not in t and "13800001111" not in t for t in public)
     assert "1号工单有进展：已约维修师傅，师傅电话138****1111" in public
     assert "内容：我家水管漏水，电话13912345678" in to(out, "wxid_sg")[-1]  # the handler sees the raw text
+
+
+def test_a_thread_about_one_problem_and_reports_naming_the_same_building_merge(app: App) -> None:
+    out = simulate(
+        app,
+        [
+            say("11-02T07:30", "wxid_r1", "#反映 5栋的电梯又停了，我家住14楼"),
+            say("11-02T07:40", "wxid_new", "#反映 物业费一分不少交，三天两头出问题"),
+            say("11-02T15:00", "wxid_r2", "#反映 5幢电梯还是不能用，老人下不了楼", group="g2@chatroom"),
+            say("11-03T20:00", "wxid_r2", "#反映 楼下花坛被人种了菜", group="g2@chatroom"),
+        ],
+    )
+    assert to(out, "wxid_new")[0].startswith("这个问题已有邻居反映过，是1号工单（现在2位居民反映）")
+    assert to(out, "wxid_r2")[0].startswith("这个问题已有邻居反映过，是1号工单（现在3位居民反映）")
+    assert to(out, "wxid_r2")[1].startswith("收到！")

@@ -27,6 +27,7 @@ from tickets.routing import grid_worker, leaders, social_worker
 from tickets.workdays import WorkCalendar
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.outgoing import Outgoing
+from xiaoqi.scheduling import mark_schedule_changed
 from xiaoqi.privacy import mask_private_numbers
 
 S = TicketState
@@ -142,6 +143,7 @@ class Desk:
             session.expire(ticket)
             raise XiaoqiError(f"{ticket.id}号工单刚刚已被别人处理，请发送“#工单 {ticket.id}”查看最新情况。")
         session.refresh(ticket)
+        mark_schedule_changed(session)
         session.add(
             TicketEvent(
                 ticket_id=ticket.number,

@@ -22,6 +22,7 @@ class TicketPolicy:
     auto_close_days: int = 3
     duplicate_window_hours: int = 72
     duplicate_similarity: float = 0.45
+    thread_hours: int = 6
     ticket_confidence: float = 0.6
     confirm_confidence: float = 0.35
     confirm_minutes: int = 30
@@ -42,6 +43,7 @@ class TicketPolicy:
             auto_close_days=int(spec.get("auto_close_days", 3)),
             duplicate_window_hours=int(spec.get("duplicate_window_hours", 72)),
             duplicate_similarity=float(spec.get("duplicate_similarity", 0.45)),
+            thread_hours=int(spec.get("thread_hours", 6)),
             ticket_confidence=float(confidence.get("ticket", 0.6)),
             confirm_confidence=float(confidence.get("confirm", 0.35)),
             confirm_minutes=int(spec.get("confirm_minutes", 30)),

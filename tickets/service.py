@@ -15,9 +15,10 @@ from tickets import texts
 from tickets.lifecycle import Desk, notify_handler, to_person
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from tickets.routing import grid_worker, route, social_worker
-from tickets.similarity import similarity
+from tickets.similarity import places, similarity
 from xiaoqi.outgoing import Outgoing
 from xiaoqi.privacy import mask_private_numbers
+from xiaoqi.scheduling import mark_schedule_changed
 
 URGENT = "紧急"
 FOLLOW_UP_SIMILARITY = 0.3
@@ -76,6 +77,21 @@ def _same_problem(ticket: Ticket, summary: str, category: str, now: datetime) ->
     return ticket.category == category and now - ticket.created_at <= FOLLOW_UP_SAME_CATEGORY
 
 
+def _same_report(desk: Desk, ticket: Ticket, summary: str, group_id: str | None, now: datetime) -> bool:
+    """Another resident reporting this ticket's problem: alike, or in the same thread, or the same place."""
+    if similarity(ticket.summary, summary) >= desk.policy.duplicate_similarity:
+        return True
+    age = now - ticket.created_at
+    if (
+        group_id is not None
+        and ticket.group_id == group_id
+        and age <= timedelta(hours=desk.policy.thread_hours)
+    ):
+        return True
+    shared = places(ticket.summary) & places(summary)
+    return bool(shared) and age <= timedelta(hours=24)
+
+
 def file_petition(
     desk: Desk,
     session: Session,
@@ -109,8 +125,15 @@ def file_petition(
     others = [
         t for t in candidates if t not in own and (t.category == category or (t.urgent and intent == URGENT))
     ]
-    best = max(others, key=lambda t: similarity(t.summary, summary), default=None)
-    if best is not None and similarity(best.summary, summary) >= desk.policy.duplicate_similarity:
+    best = next(
+        (
+            t
+            for t in sorted(others, key=lambda t: -similarity(t.summary, summary))
+            if _same_report(desk, t, summary, group_id, now)
+        ),
+        None,
+    )
+    if best is not None:
         return _merge(
             desk, session, best, now=now, reporter=reporter, group_id=group_id, message_id=message_id
         )
@@ -239,6 +262,7 @@ def _open(
     )
     ticket.next_alert_at = desk.next_alert(ticket)
     session.add(ticket)
+    mark_schedule_changed(session)
     session.flush()
     assert ticket.id is not None
     session.add(

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -152,7 +153,7 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
     db_path = out / "xiaoqi.db"
     for stale in (db_path, out / "xiaoqi.db-wal", out / "xiaoqi.db-shm"):
         stale.unlink(missing_ok=True)
-    settings = Settings.from_env(database_url=f"sqlite:///{db_path}")
+    settings = replace(settings, database_url=f"sqlite:///{db_path}")
     demo_dir = settings.data_dir / "demo"
     console.print("正在准备消息理解模型（第一次运行需要训练，之后直接读缓存）…")
     app = create_app(settings, classifier=load_classifier(settings))

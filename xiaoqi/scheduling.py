@@ -29,7 +29,10 @@ class Job(Protocol):
     def name(self) -> str: ...
 
     def next_due(self, session: Session, baseline: datetime) -> datetime | None:
-        """When this job next has work (possibly already past); `baseline` is when the clock started."""
+        """When this job next has work (possibly already past); `baseline` is when the clock started.
+
+        Code that moves this time while handling a message calls `mark_schedule_changed`.
+        """
 
     def run(self, session: Session, at: datetime) -> Sequence[object]:
         """Do the work due at `at` and record that it is done; returns what the bot should send."""
@@ -69,17 +72,30 @@ class CronJob:
         return self.action(session, at)
 
 
+SCHEDULE_CHANGED = "xiaoqi.schedule_changed"
+
+
+def mark_schedule_changed(session: Session) -> None:
+    """Tell the clock that some job's next due time may have moved (a new deadline, say)."""
+    session.info[SCHEDULE_CHANGED] = True
+
+
 def next_run(
     session: Session, jobs: Sequence[Job], baseline: datetime, until: datetime
-) -> tuple[datetime, Job] | None:
-    """The earliest job run due by `until`; a coalescing cron job jumps to its last due time."""
+) -> tuple[tuple[datetime, Job] | None, datetime | None]:
+    """The earliest job run due by `until` (a coalescing cron job jumps to its last due time),
+    and the earliest due time of any job, for knowing how long the clock may run without looking."""
     best: tuple[datetime, Job] | None = None
+    earliest: datetime | None = None
     for job in jobs:
         due = job.next_due(session, baseline)
-        if due is None or due > until:
+        if due is None:
+            continue
+        earliest = due if earliest is None else min(earliest, due)
+        if due > until:
             continue
         if isinstance(job, CronJob) and job.coalesce:
             due = job.latest_due(session, baseline, until) or due
         if best is None or due < best[0]:
             best = (due, job)
-    return best
+    return best, earliest
