@@ -99,29 +99,28 @@ class App:
             if not captured.needs_handling:
                 log.debug("message %s already handled", incoming.message_id)
                 return sent
-            message = captured.message
-            if labels is None and incoming.kind in CLASSIFIED_KINDS and not self._staff_command(session, incoming):
+            message, sender, group = captured.message, captured.sender, captured.group
+            assert sender is not None
+            if labels is None and incoming.kind in CLASSIFIED_KINDS and not self._staff_command(sender, incoming):
                 labels = self.classify([message.text])[0]
             if labels is not None:
                 message.intent, message.category = labels.intent, labels.category
                 message.sentiment, message.confidence = labels.sentiment, labels.confidence
-            answer = self._dispatch(session, incoming, message)
+            answer = self._dispatch(session, incoming, message, sender, group)
             message.handled_at = incoming.at
             if session.info.pop(SCHEDULE_CHANGED, False):
                 self._quiet_until = None
         return sent + _stamp(answer, incoming.at)
 
-    def _staff_command(self, session: Session, incoming: Incoming) -> bool:
+    def _staff_command(self, sender: Person, incoming: Incoming) -> bool:
         """Staff commands say nothing about residents' opinions: they are stored, not labelled."""
-        sender = session.get(Person, incoming.sender_id)
-        if sender is None or not sender.role.is_staff:
+        if not sender.role.is_staff:
             return False
         return self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name) is not None
 
-    def _dispatch(self, session: Session, incoming: Incoming, message: Message) -> list[Outgoing]:
-        sender = session.get(Person, incoming.sender_id)
-        assert sender is not None
-        group = session.get(ChatGroup, incoming.group_id) if incoming.group_id else None
+    def _dispatch(
+        self, session: Session, incoming: Incoming, message: Message, sender: Person, group: ChatGroup | None
+    ) -> list[Outgoing]:
         ctx = Context(self, session, incoming.at, incoming, sender, group, record=message)
         parsed = self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name)
         addressed = incoming.is_private or self.settings.bot_id in incoming.mentions

@@ -71,10 +71,12 @@ class Message(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class Capture:
-    """What capture found: the stored row and whether it still needs handling."""
+    """What capture found: the stored row, whether it still needs handling, who sent it and where."""
 
     message: Message
     needs_handling: bool
+    sender: Person | None = None
+    group: ChatGroup | None = None
 
 
 def _ensure_group(session: Session, group_id: str) -> ChatGroup:
@@ -89,7 +91,7 @@ def _ensure_group(session: Session, group_id: str) -> ChatGroup:
 
 def _ensure_member(
     session: Session, sender_id: str, sender_name: str, group: ChatGroup | None, at: datetime
-) -> Person:
+) -> tuple[Person, Membership | None]:
     person = session.get(Person, sender_id)
     if person is None:
         person = Person(
@@ -106,9 +108,11 @@ def _ensure_member(
         person.community_id = group.community_id
     if not person.registered and sender_name and person.name != sender_name:
         person.name = sender_name
-    if group is not None and session.get(Membership, (person.id, group.id)) is None:
-        session.add(Membership(person_id=person.id, group_id=group.id))
-    return person
+    membership = session.get(Membership, (person.id, group.id)) if group is not None else None
+    if group is not None and membership is None:
+        membership = Membership(person_id=person.id, group_id=group.id)
+        session.add(membership)
+    return person, membership
 
 
 def capture_message(
@@ -130,13 +134,14 @@ def capture_message(
     """
     existing = session.exec(select(Message).where(Message.platform_id == platform_id)).first()
     if existing is not None:
-        return Capture(existing, needs_handling=existing.handled_at is None)
+        if existing.handled_at is not None:
+            return Capture(existing, needs_handling=False)
+        group = session.get(ChatGroup, group_id) if group_id else None
+        return Capture(existing, True, session.get(Person, existing.sender_id), group)
     group = _ensure_group(session, group_id) if group_id else None
-    _ensure_member(session, sender_id, sender_name, group, sent_at)
-    if group is not None and kind in (MessageKind.JOIN, MessageKind.LEAVE):
-        membership = session.get(Membership, (sender_id, group.id))
-        if membership is not None:
-            membership.active = kind is MessageKind.JOIN
+    sender, membership = _ensure_member(session, sender_id, sender_name, group, sent_at)
+    if membership is not None and kind in (MessageKind.JOIN, MessageKind.LEAVE):
+        membership.active = kind is MessageKind.JOIN
     raw = text[:MAX_STORED_CHARS]
     message = Message(
         platform_id=platform_id,
@@ -160,7 +165,7 @@ def capture_message(
         log.info("message %s was captured concurrently", platform_id)
         existing = session.exec(select(Message).where(Message.platform_id == platform_id)).one()
         return Capture(existing, needs_handling=False)
-    return Capture(message, needs_handling=True)
+    return Capture(message, True, sender, group)
 
 
 def count_messages(session: Session, *, group_id: str | None = None, since: datetime | None = None) -> int:
