@@ -10,6 +10,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	$(BIN)/python -m pip install -q -e '.[fast]' || echo "jieba_fast did not build: using plain jieba (slower, same results)"
+	$(BIN)/xiaoqi setup
 	touch $@
 
 install: $(VENV)/.installed

@@ -84,6 +84,20 @@ def db_upgrade(db: DbOption = None) -> None:
 
 
 @app.command()
+def setup() -> None:
+    """Build and cache the default message model (run once after installing; later starts just load it)."""
+    import time
+
+    from xiaoqi.nlp_wiring import load_classifier
+
+    _setup_logging()
+    settings = Settings.from_env()
+    started = time.perf_counter()
+    load_classifier(settings)
+    typer.echo(f"message model ready in {settings.cache_dir} ({time.perf_counter() - started:.1f} s)")
+
+
+@app.command()
 def simulate(
     events: Annotated[Path, typer.Argument(help="Events, one JSON object per line.")],
     registry: Annotated[Path, typer.Option("--registry", help="Registry YAML loaded before the replay.")],
