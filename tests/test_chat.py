@@ -23,9 +23,9 @@ def test_pick_group_and_role_then_talk(app: App) -> None:
     )
     text = "\n".join(lines)
     assert "群 g1@chatroom｜发言人 李社工（wxid_sg，社工）" in text
-    assert "[群 g1@chatroom] 小棲：@wxid_sg 幸福1-5栋群今天共 1 条消息（文字 1），1 人发言。" in text
-    assert "小棲：@wxid_r1 抱歉，这个命令只有社工、网格员、领导、管理员可以使用。" in text
-    assert "[私聊 wxid_r1] 小棲：小棲能帮您做这些" in text
+    assert "[群 g1@chatroom] 小棲：@李社工 幸福1-5栋群今天共 1 条消息（文字 1），1 人发言。" in text
+    assert "小棲：@5栋-302 王阿姨 抱歉，这个命令只有社工、网格员、领导、管理员可以使用。" in text
+    assert "[私聊 5栋-302 王阿姨] 小棲：小棲能帮您做这些" in text
     assert "这一行不会被读到" not in text
 
 

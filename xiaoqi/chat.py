@@ -40,6 +40,7 @@ class ChatSession:
         self.transport = MemoryTransport(app, start)
         with session_scope(app.engine) as session:
             self.groups = list(session.exec(select(ChatGroup).order_by(ChatGroup.id)))
+            self.names = {p.id: p.name for p in session.exec(select(Person))}
         self.group: str | None = self.groups[0].id if self.groups else None
         self.member: Person | None = None
         if self.group:
@@ -101,7 +102,7 @@ class ChatSession:
         if target <= self.transport.now:
             return "时间只能往前走。"
         sent = asyncio.run(self.transport.advance(target - self.transport.now))
-        return "\n".join([f"时间来到 {iso_local(target)}", *map(render, sent)])
+        return "\n".join([f"时间来到 {iso_local(target)}", *(render(out, self.names) for out in sent)])
 
     def say(self, text: str) -> str:
         if self.member is None:
@@ -112,13 +113,13 @@ class ChatSession:
                 text, sender=self.member.id, name=self.member.name, group=self.group, mentions=mentions
             )
         )
-        return "\n".join(map(render, sent))
+        return "\n".join(render(out, self.names) for out in sent)
 
 
-def render(out: Outgoing) -> str:
+def render(out: Outgoing, names: dict[str, str]) -> str:
     at = local(out.at).strftime("%m-%d %H:%M") if out.at else ""
-    where = f"[群 {out.group_id}]" if out.group_id else f"[私聊 {out.to_id}]"
-    mention = "".join(f"@{m} " for m in out.mentions)
+    where = f"[群 {out.group_id}]" if out.group_id else f"[私聊 {names.get(out.to_id or '', out.to_id)}]"
+    mention = "".join(f"@{names.get(m, m)} " for m in out.mentions)
     return f"{at} {where} 小棲：{mention}{out.text}"
 
 
