@@ -314,7 +314,7 @@ def _staff_action(name: str, parts: int, usage: str, summary: str, roles: frozen
             pieces = _split(args, parts)
             ticket = get_ticket(session, pieces[0])
             out = action(app, session, now, sender, ticket, *pieces[1:])
-            return [_private(sender, confirmation) for confirmation in [_done(name, ticket)]] + list(out)
+            return [_private(sender, _done(name, ticket)), *out]
 
         return action
 
