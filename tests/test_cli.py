@@ -78,3 +78,23 @@ def test_registry_load_refuses_a_bad_file_with_its_line(tmp_path: Path) -> None:
         good.stdout.strip()
         == "registry loaded: 1 streets, 2 communities, 3 groups, 9 people, 4 routing rules"
     )
+
+
+def test_category_corrections_export_as_training_data(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    lines = [
+        {"at": "2026-11-02T09:00:00+08:00", "group": "g1@chatroom", "from": "wxid_r1", "text": "#反映 小区门口的井盖松了"},
+        {"at": "2026-11-02T09:10:00+08:00", "to": "xiaoqi", "from": "wxid_sg", "text": "#改类 1 市政设施"},
+        {"at": "2026-11-02T09:11:00+08:00", "to": "xiaoqi", "from": "wxid_r1", "text": "#改类 1 其他"},
+    ]
+    events.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    result = _run("simulate", str(events), "--registry", str(REGISTRY), "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "只有社工、网格员、领导、管理员可以使用" in result.stdout
+    exported = _run("labels", "export", "--out", str(tmp_path / "corrections.csv"), "--db", db, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "corrections.csv").read_text(encoding="utf-8").splitlines() == [
+        "text,category",
+        "小区门口的井盖松了,市政设施",
+    ]

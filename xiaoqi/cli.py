@@ -19,8 +19,10 @@ app = typer.Typer(
 )
 registry_app = typer.Typer(help="The district registry (streets, communities, groups, people, routing).")
 db_app = typer.Typer(help="Database schema.")
+labels_app = typer.Typer(help="Labels corrected by staff, as training data for the district's own model.")
 app.add_typer(registry_app, name="registry")
 app.add_typer(db_app, name="db")
+app.add_typer(labels_app, name="labels")
 
 DbOption = Annotated[
     str | None,
@@ -81,6 +83,35 @@ def db_upgrade(db: DbOption = None) -> None:
     _setup_logging(logging.INFO)
     migrate(make_engine(Settings.from_env(database_url=db).database_url))
     typer.echo("database schema is up to date")
+
+
+@labels_app.command("export")
+def labels_export(
+    out: Annotated[Path, typer.Option("--out", help="CSV to write (text plus one column per corrected label).")],
+    db: DbOption = None,
+) -> None:
+    """Write staff corrections as a CSV that `xiaoqi nlp train --data` takes."""
+    import csv
+
+    from sqlmodel import col, select
+
+    from tickets.models import LabelledExample
+    from xiaoqi.db import make_engine, migrate, session_scope
+
+    engine = make_engine(Settings.from_env(database_url=db).database_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        rows = session.exec(select(LabelledExample).order_by(col(LabelledExample.id))).all()
+    kinds = sorted({row.label_kind for row in rows})
+    latest: dict[str, dict[str, str]] = {}
+    for row in rows:  # the newest correction of a text wins
+        latest.setdefault(row.text, {})[row.label_kind] = row.label
+    with out.open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.writer(sink)
+        writer.writerow(["text", *kinds])
+        for text, labels in latest.items():
+            writer.writerow([text, *(labels.get(kind, "") for kind in kinds)])
+    typer.echo(f"{len(latest)} corrected texts written to {out}")
 
 
 @app.command()
