@@ -31,7 +31,7 @@ from sklearn.metrics import accuracy_score, f1_score, recall_score
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nlp import DEFAULT_CONFIG, MessageClassifier, default_model, read_csv
+from nlp import DEFAULT_CONFIG, TRAIN_CONFIG, MessageClassifier, default_model, read_csv
 from nlp.build import nlp_resources, seed_corpus, train_model
 from nlp.corpus import csv_files, read_csvs
 from nlp.labels import HEADS
@@ -83,13 +83,15 @@ def resources() -> tuple[Path, Path]:
 
 def real_data(quick: bool, cache: Path) -> None:
     print("\n## (a) Training pipeline on real data (../shared/data)")
+    print(f"  config (TRAIN_CONFIG, what train_model and `xiaoqi nlp train --C 30` use): "
+          f"{json.dumps(TRAIN_CONFIG.as_dict(), ensure_ascii=False)}")
     userdict, stopwords = resources()
     if not SHARED.is_dir():
         print("  ../shared/data absent: skipped")
         return
 
     def fit_score(train: Path, test: Path, label: str = "label") -> float:
-        model = train_model(read_csv(train, "text", [label]), DEFAULT_CONFIG, userdict, stopwords,
+        model = train_model(read_csv(train, "text", [label]), TRAIN_CONFIG, userdict, stopwords,
                             cache / "jieba")
         held = read_csv(test, "text", [label])
         return float(accuracy_score(held.labels[label], model.predict(list(held.texts), label)))
@@ -106,9 +108,9 @@ def real_data(quick: bool, cache: Path) -> None:
     from nlp.train import cross_val_predict_proba
 
     weibo = read_csv(SHARED / "weibo_emotion_smp2020_train.csv", "text", ["emotion"])
-    probe = MessageClassifier({}, Segmenter(userdict, cache / "jieba"), Manifest({}, DEFAULT_CONFIG))
+    probe = MessageClassifier({}, Segmenter(userdict, cache / "jieba"), Manifest({}, TRAIN_CONFIG))
     _, docs = probe.prepare(weibo.texts)
-    classes, proba = cross_val_predict_proba(docs, weibo.labels["emotion"], DEFAULT_CONFIG,
+    classes, proba = cross_val_predict_proba(docs, weibo.labels["emotion"], TRAIN_CONFIG,
                                              read_word_list(stopwords), folds=5)
     pred = classes[proba.argmax(axis=1)]
     record("SMP2020 Weibo emotion (6 classes) 5-fold macro-F1",
@@ -127,11 +129,20 @@ def weibo_polarity(model: MessageClassifier, skip_snownlp: bool) -> None:
     texts = [corpus.texts[i] for i in keep]
     truth = [WEIBO_POLARITY[corpus.labels["emotion"][i]] for i in keep]
     print(f"  {len(texts)} posts (surprise dropped: it is neither polarity)")
+    # snownlp computes sentiment only, so ours is timed doing the same: predict(head="sentiment")
+    # runs normalisation and the sentiment head's character features, and skips jieba and the
+    # intent/category heads. Its labels equal classify_batch()'s sentiment (a test checks it).
+    model.predict(texts[:100], "sentiment")
     start = time.perf_counter()
-    ours = [lab.sentiment for lab in model.classify_batch(texts)]
+    ours = model.predict(texts, "sentiment")
     ours_rate = len(texts) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    model.classify_batch(texts)
+    full_rate = len(texts) / (time.perf_counter() - start)
     record("Weibo polarity, default model: macro-F1 / accuracy",
            f"{f1_score(truth, ours, average='macro'):.4f} / {accuracy_score(truth, ours):.4f}")
+    print(f"  (sentiment only {ours_rate:,.0f} msgs/s; all three heads with classify_batch "
+          f"{full_rate:,.0f} msgs/s)")
     if skip_snownlp:
         return
     try:
@@ -155,8 +166,9 @@ def weibo_polarity(model: MessageClassifier, skip_snownlp: bool) -> None:
            "macro-F1 / accuracy",
            f"{f1_score(truth, tuned, average='macro'):.4f} / {accuracy_score(truth, tuned):.4f}",
            "", "an upper bound for snownlp: thresholds fitted on the test set")
-    record("speed vs snownlp (messages/s)", f"{ours_rate:,.0f} vs {snow_rate:,.0f} = "
-           f"{ours_rate / snow_rate:,.0f}x", "≥ 50x")
+    record("speed vs snownlp, sentiment only like snownlp (messages/s)",
+           f"{ours_rate:,.0f} vs {snow_rate:,.0f} = {ours_rate / snow_rate:,.0f}x", "≥ 50x",
+           f"all three heads: {full_rate:,.0f} msgs/s = {full_rate / snow_rate:,.0f}x")
 
 
 def holdout(model: MessageClassifier) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nlp.build import DEFAULT_CONFIG, default_model, train_model
+from nlp.build import DEFAULT_CONFIG, TRAIN_CONFIG, default_model, train_model
 from nlp.corpus import Corpus, CorpusError, read_csv
 from nlp.labels import CATEGORIES, INTENTS, NO_CATEGORY, SENTIMENTS, Labels
 from nlp.model import MessageClassifier
@@ -15,6 +15,7 @@ __all__ = [
     "INTENTS",
     "NO_CATEGORY",
     "SENTIMENTS",
+    "TRAIN_CONFIG",
     "Corpus",
     "CorpusError",
     "Labels",

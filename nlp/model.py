@@ -16,7 +16,7 @@ import numpy as np
 import sklearn
 from sklearn.pipeline import Pipeline
 
-from nlp.features import fast_transform
+from nlp.features import fast_transform, needs_words
 from nlp.labels import (
     DEFAULT_LABEL,
     EMERGENCY,
@@ -27,7 +27,7 @@ from nlp.labels import (
 )
 from nlp.normalize import normalize
 from nlp.rules import emergency_rule
-from nlp.segment import JIEBA_IMPL, Segmenter
+from nlp.segment import JIEBA_IMPL, Segmenter, unsegmented
 from nlp.train import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -165,14 +165,16 @@ class MessageClassifier:
         self, texts: Sequence[str], heads: Sequence[str] | None = None
     ) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         """Per head: its labels and an (n_texts, n_labels) probability matrix."""
-        _, docs = self.prepare(texts)
-        return self._probabilities(docs, heads)
+        return self._probabilities([normalize(t) for t in texts], heads)
 
     def _probabilities(
-        self, docs: list[str], heads: Sequence[str] | None = None
+        self, normalized: list[str], heads: Sequence[str] | None = None,
+        docs: list[str] | None = None,
     ) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+        """Segments only if a wanted head reads words: character-only heads take the text as is."""
         wanted = [h for h in (heads if heads is not None else self.heads) if h in self.heads]
         features_cache: dict[int, Any] = {}
+        shared: dict[int, Any] = {}  # per-vectorizer entries, for vectorizers heads share
         out: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
         for head in wanted:
             pipeline = self.heads[head]
@@ -180,13 +182,20 @@ class MessageClassifier:
             classifier = pipeline.steps[-1][1]
             key = id(features)
             if key not in features_cache:
-                features_cache[key] = fast_transform(features, docs)
+                if needs_words(features):
+                    if docs is None:
+                        docs = self.segmenter.prepare_many(normalized)
+                    inputs = docs
+                else:  # characters read the same from a prepared document or the bare text
+                    inputs = docs if docs is not None else [unsegmented(t) for t in normalized]
+                features_cache[key] = fast_transform(features, inputs, shared)
             proba = classifier.predict_proba(features_cache[key])
             out[head] = (tuple(str(c) for c in classifier.classes_), np.asarray(proba))
         return out
 
     def predict(self, texts: Sequence[str], head: str) -> list[str]:
-        """Raw argmax labels of one head (for evaluation of any trained column)."""
+        """Raw argmax labels of one head (for evaluation of any trained column); computes only
+        what that head needs (no segmentation for a character-only head)."""
         labels, proba = self.head_probabilities(texts, [head])[head]
         return [labels[i] for i in proba.argmax(axis=1)]
 
@@ -210,7 +219,7 @@ class MessageClassifier:
 
     def _classify_unique(self, texts: list[str]) -> list[Labels]:
         normalized, docs = self.prepare(texts)
-        probs = self._probabilities(docs)
+        probs = self._probabilities(normalized, docs=docs)
         missing = [h for h in HEADS if h not in probs]
         if missing and self.fallback is not None:
             probs.update(self.fallback.head_probabilities(texts, missing))

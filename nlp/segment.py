@@ -35,6 +35,12 @@ _jieba, JIEBA_IMPL = _import_jieba()
 TOKEN_SEP = "\x1f"
 
 
+def unsegmented(normalized: str) -> str:
+    """What a prepared document reads with its separators taken out (segmentation drops only
+    whitespace), without running jieba: the input of character-only features."""
+    return normalized.replace(" ", "")
+
+
 def read_word_list(path: Path | None) -> list[str]:
     """Words of a one-per-line list (first column), skipping blanks and # comments."""
     if path is None or not path.is_file():

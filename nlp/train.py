@@ -18,11 +18,11 @@ from sklearn.svm import LinearSVC
 
 from nlp.features import fast_transform, text_features
 from nlp.labels import NO_CATEGORY
-from nlp.nblr import NBLogisticRegression
+from nlp.nblr import NBLogisticRegression, NBLRPlainLREnsemble
 
 logger = logging.getLogger(__name__)
 
-CLASSIFIERS = ("nblr", "lr", "svc", "sgd", "cnb")
+CLASSIFIERS = ("nblr", "nblr+lr", "lr", "svc", "sgd", "cnb")
 SEED = 20240601
 
 
@@ -36,6 +36,14 @@ class TrainConfig:
     char_ngrams: tuple[int, int] = (1, 3)
     min_df: int = 2
     use_stopwords: bool = True
+    # Heads with their own character-n-gram features (no words): they need no segmentation, so
+    # asking only for them skips jieba. Sentiment lives in characters (好 烦 谢谢 😭) more than
+    # in the matter words the intent and category heads share.
+    char_only_heads: tuple[str, ...] = ()
+    char_only_ngrams: tuple[int, int] = (1, 3)
+    # "balanced" reweights classes by inverse frequency, for heads whose seed mix is skewed.
+    class_weight: str | None = None
+    balanced_heads: tuple[str, ...] = ()
     # P(紧急) that makes a message an emergency even when another intent is likelier,
     # and the lower bar that applies when a danger keyword rule also fires.
     emergency_threshold: float = 0.25
@@ -49,19 +57,23 @@ class TrainConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         """Inverse of as_dict, ignoring keys from other versions."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("word_ngrams", "char_ngrams"):
+        for key in ("word_ngrams", "char_ngrams", "char_only_heads", "char_only_ngrams",
+                    "balanced_heads"):
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)
 
 
-def make_classifier(config: TrainConfig, n_min_class: int = 5) -> Any:
+def make_classifier(config: TrainConfig, n_min_class: int = 5, head: str = "") -> Any:
     """The classifier a config names, with probabilities that are calibrated or close to it."""
     name = config.classifier
+    weight = "balanced" if head in config.balanced_heads else config.class_weight
     if name == "nblr":
-        return NBLogisticRegression(C=config.C, random_state=SEED)
+        return NBLogisticRegression(C=config.C, class_weight=weight, random_state=SEED)
+    if name == "nblr+lr":
+        return NBLRPlainLREnsemble(C=config.C, class_weight=weight, random_state=SEED)
     if name == "lr":
-        return LogisticRegression(C=config.C, max_iter=3000, random_state=SEED)
+        return LogisticRegression(C=config.C, max_iter=3000, class_weight=weight, random_state=SEED)
     folds = max(2, min(3, n_min_class))
     if name == "svc":
         return CalibratedClassifierCV(
@@ -93,9 +105,12 @@ def fit_heads(
     config: TrainConfig,
     stopwords: Sequence[str] = (),
 ) -> dict[str, Pipeline]:
-    """Fit the shared features once and a classifier per head; the heads share one extractor."""
+    """Fit the shared features once and a classifier per head; the heads share one extractor
+    (except char_only_heads, which share a character-only one)."""
     features = fit_features(docs, config, stopwords)
     matrix = fast_transform(features, list(docs))
+    char_features: FeatureUnion | None = None
+    char_matrix: Any = None
     heads: dict[str, Pipeline] = {}
     for head in labels:
         rows = head_rows(head, labels)
@@ -104,11 +119,32 @@ def fit_heads(
         if len(classes) < 2:
             logger.warning("head %s has fewer than two labels; skipped", head)
             continue
-        classifier = make_classifier(config, int(counts.min()))
-        classifier.fit(matrix[rows], y.astype(str))
-        heads[head] = Pipeline([("features", features), ("classifier", classifier)])
+        classifier = make_classifier(config, int(counts.min()), head)
+        head_features, head_matrix = features, matrix
+        if head in config.char_only_heads:
+            if char_features is None:
+                char_features = _char_features(features, docs, config, stopwords)
+                char_matrix = fast_transform(char_features, list(docs))
+            head_features, head_matrix = char_features, char_matrix
+        classifier.fit(head_matrix[rows], y.astype(str))
+        heads[head] = Pipeline([("features", head_features), ("classifier", classifier)])
         logger.info("fitted head %s on %d rows, %d labels", head, len(rows), len(classes))
     return heads
+
+
+def char_only(config: TrainConfig) -> TrainConfig:
+    """The config of a char_only_heads extractor: its character n-grams and no words."""
+    return replace(config, word_ngrams=(0, 0), char_ngrams=config.char_only_ngrams)
+
+
+def _char_features(shared: FeatureUnion, docs: Sequence[str], config: TrainConfig,
+                   stopwords: Sequence[str]) -> FeatureUnion:
+    """The char_only_heads extractor: the shared one's character part when it is the same
+    (same n-grams, same documents, same min_df), so it is stored and computed only once."""
+    chars = dict(shared.transformer_list).get("chars")
+    if chars is not None and config.char_only_ngrams == config.char_ngrams:
+        return FeatureUnion([("chars", chars)])
+    return fit_features(docs, char_only(config), stopwords)
 
 
 def fit_features(docs: Sequence[str], config: TrainConfig, stopwords: Sequence[str]) -> FeatureUnion:
@@ -129,8 +165,12 @@ def cross_val_predict_proba(
     config: TrainConfig,
     stopwords: Sequence[str] = (),
     folds: int = 5,
+    head: str = "",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold class probabilities (features refitted per fold, so nothing leaks)."""
+    """Out-of-fold class probabilities (features refitted per fold, so nothing leaks); head
+    selects that head's own features and class weights, as fit_heads would give it."""
+    if head in config.char_only_heads:
+        config = char_only(config)
     y_arr = np.asarray(y, dtype=str)
     classes = np.unique(y_arr)
     proba = np.zeros((len(y_arr), len(classes)))
@@ -139,7 +179,7 @@ def cross_val_predict_proba(
     for train_idx, test_idx in splitter.split(docs_arr, y_arr):
         features = fit_features(list(docs_arr[train_idx]), config, stopwords)
         counts = np.unique(y_arr[train_idx], return_counts=True)[1]
-        classifier = clone(make_classifier(config, int(counts.min())))
+        classifier = clone(make_classifier(config, int(counts.min()), head))
         classifier.fit(fast_transform(features, list(docs_arr[train_idx])), y_arr[train_idx])
         fold_proba = classifier.predict_proba(fast_transform(features, list(docs_arr[test_idx])))
         cols = np.searchsorted(classes, classifier.classes_)

@@ -82,13 +82,13 @@ def train(
     label_col: Annotated[
         list[str] | None, typer.Option(help="Label column; repeat for several heads.")
     ] = None,
-    classifier: Annotated[str, typer.Option(help="nblr | lr | svc | sgd | cnb")] = "nblr",
+    classifier: Annotated[str, typer.Option(help="nblr | nblr+lr | lr | svc | sgd | cnb")] = "nblr",
     c: Annotated[float | None, typer.Option("--C", help="Regularisation; default: tuned by CV.")] = None,
 ) -> None:
     """Train a model for any labelled CSV; every --label-col becomes a head."""
     from dataclasses import replace
 
-    from nlp import DEFAULT_CONFIG, CorpusError, read_csv, train_model
+    from nlp import TRAIN_CONFIG, CorpusError, read_csv, train_model
     from nlp.build import nlp_resources
     from nlp.corpus import fingerprint
     from nlp.train import CLASSIFIERS
@@ -103,7 +103,7 @@ def train(
     except CorpusError as exc:
         raise _fail(str(exc)) from exc
     userdict, stopwords = nlp_resources(data_dir())
-    config = replace(DEFAULT_CONFIG, classifier=classifier)
+    config = replace(TRAIN_CONFIG, classifier=classifier)
     if c is not None:
         config = replace(config, C=c)
     elif len(corpus) >= 60:
@@ -146,7 +146,7 @@ def evaluate(
     """Accuracy, macro-F1, per-class table and confusion matrix; last line is JSON."""
     from dataclasses import replace
 
-    from nlp import DEFAULT_CONFIG, CorpusError, read_csv
+    from nlp import TRAIN_CONFIG, CorpusError, read_csv
     from nlp.build import nlp_resources
     from nlp.evaluate import score_report
     from nlp.labels import HEADS
@@ -178,7 +178,7 @@ def evaluate(
         if cv is None or cv < 2:
             raise _fail("--cv needs at least 2 folds")
         userdict, stopwords = nlp_resources(data_dir())
-        config = replace(DEFAULT_CONFIG, classifier=classifier)
+        config = replace(TRAIN_CONFIG, classifier=classifier)
         probe = MessageClassifier({}, Segmenter(userdict, cache_dir() / "jieba"), Manifest({}, config))
         _, docs = probe.prepare(texts)
         try:

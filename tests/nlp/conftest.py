@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 SHARED_DATA = REPO.parent / "shared" / "data"

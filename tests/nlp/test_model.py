@@ -125,3 +125,17 @@ def test_category_scores_include_none_when_intent_has_no_matter(classifier: Mess
     assert labels.category == NO_CATEGORY
     assert NO_CATEGORY in labels.scores["category"]
     assert np.isclose(sum(labels.scores["category"].values()), 1.0)
+
+
+def test_sentiment_alone_needs_no_segmentation_and_agrees_with_classify(
+    classifier: MessageClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["谢谢保洁阿姨，楼道打扫得真干净", "垃圾三天没人收了，臭死了", "明天几点停水",
+             "我妈住院了 心里好慌", "😂😂", "5栋2单元 [捂脸]"]
+    expected = [labels.sentiment for labels in classifier.classify_batch(texts)]
+
+    def no_jieba(_texts: object) -> list[str]:
+        raise AssertionError("the sentiment head should not need jieba")
+
+    monkeypatch.setattr(classifier.segmenter, "prepare_many", no_jieba)
+    assert classifier.predict(texts, "sentiment") == expected

@@ -48,3 +48,13 @@ def test_stopwords_keep_question_and_negation_words(data_dir: Path) -> None:
     stopwords = set(read_word_list(data_dir / "nlp" / "stopwords.txt"))
     assert {"的", "了"} <= stopwords
     assert not stopwords & {"怎么", "吗", "不", "没", "哪", "啥", "快"}
+
+
+def test_unsegmented_equals_a_prepared_document_without_separators(segmenter: Segmenter) -> None:
+    from nlp import normalize
+    from nlp.segment import unsegmented
+
+    for raw in ["今天停水了 大家 注意", "hello world 你好", "5栋2单元 [捂脸]  😂 http://t.cn/x",
+                "請問 這個\t社區", "", "   ", "a  b\u3000c"]:
+        text = normalize(raw)
+        assert unsegmented(text) == segmenter.prepare(text).replace(TOKEN_SEP, "")
