@@ -68,3 +68,39 @@ def test_a_follow_up_from_the_same_resident_attaches_to_the_open_ticket(smart_ap
     )
     assert len(_tickets(smart_app)) == 1
     assert to(out, "wxid_r1")[-1].startswith("已把您补充的情况记到1号工单里")
+
+
+class _Unsure:
+    """A classifier double with fixed, middling confidence: the bot must ask before filing."""
+
+    def classify_batch(self, texts):  # type: ignore[no-untyped-def]
+        from nlp import Labels
+
+        return [
+            Labels("诉求", "环境卫生", "负面", {"intent": {"诉求": 0.5, "闲聊": 0.5}})
+            if "垃圾" in text
+            else Labels("闲聊", "无", "中性", {"intent": {"闲聊": 0.9}})
+            for text in texts
+        ]
+
+
+def test_a_middling_petition_is_confirmed_with_one_word_and_a_photo_joins_it(app: App) -> None:
+    app.classifier = _Unsure()  # type: ignore[assignment]
+    out = simulate(
+        app,
+        [
+            say("11-02T08:00", "wxid_r1", "楼下垃圾好像又没人收"),
+            say("11-02T08:02", "wxid_r1", "是的"),
+            say("11-02T08:03", "wxid_r1", "", kind="image"),
+            say("11-02T09:00", "wxid_r2", "垃圾桶边上有点乱", group="g2@chatroom"),
+            say("11-02T10:00", "wxid_r2", "是", group="g2@chatroom"),
+        ],
+    )
+    resident = to(out, "wxid_r1")
+    assert resident[0] == "您是想反映“楼下垃圾好像又没人收”这个问题吗？需要的话回复“是”，小棲帮您登记；不需要就不用管。"
+    assert resident[1].startswith("收到！您反映的“楼下垃圾好像又没人收”（环境卫生）已登记为1号工单")
+    assert "1号工单居民补充了一张照片。" in to(out, "wxid_sg")
+    assert to(out, "wxid_r2") == [
+        "您是想反映“垃圾桶边上有点乱”这个问题吗？需要的话回复“是”，小棲帮您登记；不需要就不用管。"
+    ]  # the yes came after the question expired (30 minutes): nothing more happens
+    assert len(_tickets(app)) == 1
