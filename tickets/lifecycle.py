@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from groups.models import Department, Person, Role
+from groups.models import ChatGroup, Community, Department, Person, Role
 from tickets import texts
 from tickets.models import (
     OPEN_STATES,
@@ -65,14 +65,12 @@ def notify_handler(session: Session, ticket: Ticket, template: str) -> list[Outg
     if ticket.handler_id is None:
         return []
     reporter = session.get(Person, ticket.reporter_id)
-    from tickets.service import _where
-
     return [
         Outgoing(
             template.format(
                 number=ticket.id,
                 category=ticket.category,
-                where=_where(session, ticket),
+                where=where_of(session, ticket),
                 reporter=(reporter.name if reporter else "") or ticket.reporter_id,
                 text=ticket.details or ticket.summary,
                 deadline=texts.when(ticket.deadline),
@@ -80,6 +78,14 @@ def notify_handler(session: Session, ticket: Ticket, template: str) -> list[Outg
             to_id=ticket.handler_id,
         )
     ]
+
+
+def where_of(session: Session, ticket: Ticket) -> str:
+    """Community and group of a ticket, as staff read it."""
+    community = session.get(Community, ticket.community_id) if ticket.community_id else None
+    group = session.get(ChatGroup, ticket.group_id) if ticket.group_id else None
+    parts = [community.name if community else "", group.name if group else ""]
+    return " ".join(p for p in parts if p) or "私聊"
 
 
 def get_ticket(session: Session, number: str | int) -> Ticket:
@@ -499,12 +505,10 @@ def _escalate(desk: Desk, session: Session, ticket: Ticket, at: datetime) -> lis
         escalations=ticket.escalations + 1,
     )
     reporter = session.get(Person, ticket.reporter_id)
-    from tickets.service import _where
-
     text = texts.ESCALATED.format(
         number=ticket.id,
         minutes=minutes,
-        where=_where(session, ticket),
+        where=where_of(session, ticket),
         reporter=reporter.name if reporter else "",
         text=ticket.summary,
     )

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from groups.models import ChatGroup, Community, Person
+from groups.models import ChatGroup, Person
 from tickets import texts
-from tickets.lifecycle import Desk, notify_handler, to_person
+from tickets.lifecycle import Desk, notify_handler, to_person, where_of
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from tickets.routing import grid_worker, route, social_worker
 from tickets.similarity import places, similarity
@@ -312,7 +312,7 @@ def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: P
     ):
         if person is not None and person not in staff:
             staff.append(person)
-    where = _where(session, ticket)
+    where = where_of(session, ticket)
     notices: list[Outgoing] = []
     if ticket.group_id is not None and staff:
         names = "".join(f"@{p.name} " for p in staff)
@@ -345,10 +345,3 @@ def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: P
         )
     )
     return notices
-
-
-def _where(session: Session, ticket: Ticket) -> str:
-    community = session.get(Community, ticket.community_id) if ticket.community_id else None
-    group = session.get(ChatGroup, ticket.group_id) if ticket.group_id else None
-    parts = [community.name if community else "", group.name if group else ""]
-    return " ".join(p for p in parts if p) or "私聊"
