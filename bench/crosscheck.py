@@ -24,12 +24,34 @@ sys.path.insert(0, str(REPO))
 from nlp import default_model  # noqa: E402
 from xiaoqi.settings import Settings  # noqa: E402
 
-CHATTER = (
-    "morning_open morning_reply evening_open evening_reply goodnight_open goodnight_reply ack laugh "
-    "chatter_share chatter_react weather food food_reply photo_caption photo_reply holiday holiday_reply "
-    "national_day_reply weekend workday_back night_chat night_chat_reply secondhand_reply newcomer_intro "
-    "me_too suggestion_reply"
-).split()
+CHATTER = [
+    "morning_open",
+    "morning_reply",
+    "evening_open",
+    "evening_reply",
+    "goodnight_open",
+    "goodnight_reply",
+    "ack",
+    "laugh",
+    "chatter_share",
+    "chatter_react",
+    "weather",
+    "food",
+    "food_reply",
+    "photo_caption",
+    "photo_reply",
+    "holiday",
+    "holiday_reply",
+    "national_day_reply",
+    "weekend",
+    "workday_back",
+    "night_chat",
+    "night_chat_reply",
+    "secondhand_reply",
+    "newcomer_intro",
+    "me_too",
+    "suggestion_reply",
+]
 POOL_INTENT = {
     **dict.fromkeys(CHATTER, "闲聊"),
     **dict.fromkeys(["petition_fix", "petition_conduct", "bot_petition", "night_noise"], "诉求"),

@@ -11,11 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import replies
-from nlp import Labels, MessageClassifier
 from bot.router import Context, Router
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message, capture_message
 from groups.models import ChatGroup, Person
+from nlp import Labels, MessageClassifier
 from tickets.lifecycle import Desk, TicketAlertsJob
 from tickets.policy import TicketPolicy
 from tickets.workdays import WorkCalendar
@@ -101,7 +101,11 @@ class App:
                 return sent
             message, sender, group = captured.message, captured.sender, captured.group
             assert sender is not None
-            if labels is None and incoming.kind in CLASSIFIED_KINDS and not self._staff_command(sender, incoming):
+            if (
+                labels is None
+                and incoming.kind in CLASSIFIED_KINDS
+                and not self._staff_command(sender, incoming)
+            ):
                 labels = self.classify([message.text])[0]
             if labels is not None:
                 message.intent, message.category = labels.intent, labels.category

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.app import App, create_app
-from nlp import MessageClassifier, default_model
 from groups.registry import load_registry
+from nlp import MessageClassifier, default_model
 from xiaoqi.clock import SHANGHAI
 from xiaoqi.db import make_engine, migrate, session_scope
 from xiaoqi.settings import Settings

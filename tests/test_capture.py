@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from sqlmodel import select
@@ -50,10 +51,8 @@ async def test_message_captured_but_not_handled_before_a_crash_is_handled_on_red
         raise SystemExit("power cut")
 
     app._dispatch = crash  # type: ignore[method-assign,assignment]
-    try:
+    with contextlib.suppress(SystemExit):
         app.handle(incoming)
-    except SystemExit:
-        pass
     app._dispatch = original  # type: ignore[method-assign]
     (stored,) = _messages(app)
     assert stored.handled_at is None

@@ -83,7 +83,12 @@ def test_registry_load_refuses_a_bad_file_with_its_line(tmp_path: Path) -> None:
 def test_category_corrections_export_as_training_data(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     lines = [
-        {"at": "2026-11-02T09:00:00+08:00", "group": "g1@chatroom", "from": "wxid_r1", "text": "#反映 小区门口的井盖松了"},
+        {
+            "at": "2026-11-02T09:00:00+08:00",
+            "group": "g1@chatroom",
+            "from": "wxid_r1",
+            "text": "#反映 小区门口的井盖松了",
+        },
         {"at": "2026-11-02T09:10:00+08:00", "to": "xiaoqi", "from": "wxid_sg", "text": "#改类 1 市政设施"},
         {"at": "2026-11-02T09:11:00+08:00", "to": "xiaoqi", "from": "wxid_r1", "text": "#改类 1 其他"},
     ]

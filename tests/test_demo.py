@@ -15,22 +15,30 @@ from xiaoqi.demo import run_demo
 from xiaoqi.settings import Settings
 
 
-def test_the_demo_month_shows_the_whole_ticket_loop(tmp_path: Path, cache_dir: Path, classifier: MessageClassifier) -> None:
+def test_the_demo_month_shows_the_whole_ticket_loop(
+    tmp_path: Path, cache_dir: Path, classifier: MessageClassifier
+) -> None:
     screen = io.StringIO()
     run_demo(replace(Settings(), cache_dir=cache_dir), tmp_path, Console(file=screen, width=120))
     shown = screen.getvalue()
     assert "演示辖区：2 个街道、5 个社区、10 个群" in shown
     engine = create_engine(f"sqlite:///{tmp_path / 'xiaoqi.db'}")
     with engine.connect() as conn:
-        month = conn.execute(text("select count(*) from message where platform_id not like 'demo-staff-%'")).scalar()
+        month = conn.execute(
+            text("select count(*) from message where platform_id not like 'demo-staff-%'")
+        ).scalar()
         states = dict(conn.execute(text("select state, count(*) from ticket group by state")).all())
         urgent = conn.execute(text("select count(*), sum(escalations > 0) from ticket where urgent")).one()
-        rated = conn.execute(text("select count(*) from ticket where rating in ('满意', '基本满意', '不满意')")).scalar()
+        rated = conn.execute(
+            text("select count(*) from ticket where rating in ('满意', '基本满意', '不满意')")
+        ).scalar()
         unlabelled = conn.execute(
             text("select count(*) from message where kind = 'text' and intent is null and not private")
         ).scalar()
     engine.dispose()
-    assert month == sum(1 for line in (Settings().data_dir / "demo" / "month.jsonl").open(encoding="utf-8") if line.strip())
+    assert month == sum(
+        1 for line in (Settings().data_dir / "demo" / "month.jsonl").open(encoding="utf-8") if line.strip()
+    )
     assert unlabelled == 0
     assert states.get("已评价", 0) > 10 and sum(states.values()) > states["已评价"]
     assert urgent[0] >= 2 and urgent[1] >= 1

@@ -97,7 +97,10 @@ def test_a_middling_petition_is_confirmed_with_one_word_and_a_photo_joins_it(app
         ],
     )
     resident = to(out, "wxid_r1")
-    assert resident[0] == "您是想反映“楼下垃圾好像又没人收”这个问题吗？需要的话回复“是”，小棲帮您登记；不需要就不用管。"
+    assert (
+        resident[0]
+        == "您是想反映“楼下垃圾好像又没人收”这个问题吗？需要的话回复“是”，小棲帮您登记；不需要就不用管。"
+    )
     assert resident[1].startswith("收到！您反映的“楼下垃圾好像又没人收”（环境卫生）已登记为1号工单")
     assert "1号工单居民补充了一张照片。" in to(out, "wxid_sg")
     assert to(out, "wxid_r2") == [

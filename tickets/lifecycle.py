@@ -27,8 +27,8 @@ from tickets.routing import grid_worker, leaders, social_worker
 from tickets.workdays import WorkCalendar
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.outgoing import Outgoing
-from xiaoqi.scheduling import mark_schedule_changed
 from xiaoqi.privacy import mask_private_numbers
+from xiaoqi.scheduling import mark_schedule_changed
 
 S = TicketState
 URGENT_SUPERVISE_AFTER = timedelta(minutes=30)

@@ -87,7 +87,9 @@ def db_upgrade(db: DbOption = None) -> None:
 
 @labels_app.command("export")
 def labels_export(
-    out: Annotated[Path, typer.Option("--out", help="CSV to write (text plus one column per corrected label).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="CSV to write (text plus one column per corrected label).")
+    ],
     db: DbOption = None,
 ) -> None:
     """Write staff corrections as a CSV that `xiaoqi nlp train --data` takes."""

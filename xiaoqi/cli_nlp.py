@@ -116,8 +116,7 @@ def train(
     typer.echo(f"trained {', '.join(model.head_names)} on {len(corpus)} rows -> {out}")
 
 
-def _tune(corpus: Corpus, column: str, config: TrainConfig, userdict: Path,
-          stopwords: Path) -> TrainConfig:
+def _tune(corpus: Corpus, column: str, config: TrainConfig, userdict: Path, stopwords: Path) -> TrainConfig:
     """C by 3-fold CV accuracy on the training file only."""
     from nlp.model import Manifest, MessageClassifier
     from nlp.segment import Segmenter, read_word_list

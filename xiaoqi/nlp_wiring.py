@@ -16,4 +16,6 @@ def load_classifier(settings: Settings) -> MessageClassifier:
     if settings.nlp_model_dir is None:
         return base
     log.info("loading the deployment's NLP model from %s", settings.nlp_model_dir)
-    return MessageClassifier.load(settings.nlp_model_dir, fallback=base, cache_dir=settings.cache_dir / "jieba")
+    return MessageClassifier.load(
+        settings.nlp_model_dir, fallback=base, cache_dir=settings.cache_dir / "jieba"
+    )

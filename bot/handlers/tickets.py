@@ -451,7 +451,7 @@ def file_for_resident(
     if resident is None:
         raise XiaoqiError(f"名册里找不到居民“{who}”。")
     membership = session.exec(
-        select(Membership).where(Membership.person_id == resident.id, Membership.active == True)
+        select(Membership).where(Membership.person_id == resident.id, col(Membership.active).is_(True))
     ).first()
     group = session.get(ChatGroup, membership.group_id) if membership else None
     intent, category = _labels_for(app, text)

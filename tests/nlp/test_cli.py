@@ -15,8 +15,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, data_dir: Path, cache_dir: Path,
-        classifier: MessageClassifier) -> None:
+def env(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path, cache_dir: Path, classifier: MessageClassifier
+) -> None:
     """Point the CLI at the session's cache, where the default model is already built."""
     monkeypatch.setenv("XIAOQI_DATA_DIR", str(data_dir))
     monkeypatch.setenv("XIAOQI_CACHE_DIR", str(cache_dir))
@@ -57,19 +58,47 @@ def test_train_then_eval_round_trip(env: None, tmp_path: Path) -> None:
     data = tmp_path / "tiny.csv"
     _tiny_csv(data)
     model_dir = tmp_path / "model"
-    result = runner.invoke(_app(), ["nlp", "train", "--data", str(data), "--text-col", "msg",
-                                    "--label-col", "topic", "--label-col", "mood",
-                                    "--out", str(model_dir)])
+    result = runner.invoke(
+        _app(),
+        [
+            "nlp",
+            "train",
+            "--data",
+            str(data),
+            "--text-col",
+            "msg",
+            "--label-col",
+            "topic",
+            "--label-col",
+            "mood",
+            "--out",
+            str(model_dir),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (model_dir / "manifest.json").is_file()
-    result = runner.invoke(_app(), ["nlp", "eval", "--data", str(data), "--text-col", "msg",
-                                    "--label-col", "topic", "--model", str(model_dir)])
+    result = runner.invoke(
+        _app(),
+        [
+            "nlp",
+            "eval",
+            "--data",
+            str(data),
+            "--text-col",
+            "msg",
+            "--label-col",
+            "topic",
+            "--model",
+            str(model_dir),
+        ],
+    )
     assert result.exit_code == 0, result.output
     last = json.loads(result.stdout.strip().splitlines()[-1])
     assert last["accuracy"] == 1.0 and last["macro_f1"] == 1.0
     assert "confusion matrix" in result.stdout
-    result = runner.invoke(_app(), ["nlp", "eval", "--data", str(data), "--text-col", "msg",
-                                    "--label-col", "mood", "--cv", "3"])
+    result = runner.invoke(
+        _app(), ["nlp", "eval", "--data", str(data), "--text-col", "msg", "--label-col", "mood", "--cv", "3"]
+    )
     assert result.exit_code == 0, result.output
     assert {"accuracy", "macro_f1"} <= set(json.loads(result.stdout.strip().splitlines()[-1]))
 
@@ -78,27 +107,64 @@ def test_classify_with_single_head_model_falls_back(env: None, tmp_path: Path) -
     data = tmp_path / "tiny.csv"
     _tiny_csv(data)
     model_dir = tmp_path / "model"
-    result = runner.invoke(_app(), ["nlp", "train", "--data", str(data), "--text-col", "msg",
-                                    "--label-col", "mood", "--out", str(model_dir)])
+    result = runner.invoke(
+        _app(),
+        [
+            "nlp",
+            "train",
+            "--data",
+            str(data),
+            "--text-col",
+            "msg",
+            "--label-col",
+            "mood",
+            "--out",
+            str(model_dir),
+        ],
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(_app(), ["nlp", "classify", "--model", str(model_dir)],
-                           input="谢谢师傅\n")
+    result = runner.invoke(_app(), ["nlp", "classify", "--model", str(model_dir)], input="谢谢师傅\n")
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout.splitlines()[0])
     assert "mood" in obj["scores"] and "intent" in obj["scores"]
 
 
 def test_clear_errors_for_missing_file_and_column(env: None, tmp_path: Path) -> None:
-    result = runner.invoke(_app(), ["nlp", "train", "--data", str(tmp_path / "nope.csv"),
-                                    "--label-col", "x", "--out", str(tmp_path / "m")])
+    result = runner.invoke(
+        _app(),
+        [
+            "nlp",
+            "train",
+            "--data",
+            str(tmp_path / "nope.csv"),
+            "--label-col",
+            "x",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+    )
     assert result.exit_code == 2
     assert "no such file" in result.output
     data = tmp_path / "tiny.csv"
     _tiny_csv(data)
-    result = runner.invoke(_app(), ["nlp", "train", "--data", str(data), "--text-col", "msg",
-                                    "--label-col", "colour", "--out", str(tmp_path / "m")])
+    result = runner.invoke(
+        _app(),
+        [
+            "nlp",
+            "train",
+            "--data",
+            str(data),
+            "--text-col",
+            "msg",
+            "--label-col",
+            "colour",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+    )
     assert result.exit_code == 2
     assert "colour" in result.output and "msg" in result.output
-    result = runner.invoke(_app(), ["nlp", "eval", "--data", str(data), "--text-col", "msg",
-                                    "--label-col", "topic"])
+    result = runner.invoke(
+        _app(), ["nlp", "eval", "--data", str(data), "--text-col", "msg", "--label-col", "topic"]
+    )
     assert result.exit_code == 2

@@ -24,10 +24,12 @@ def test_nblr_folded_scores_match_explicit_scaling() -> None:
     X = fast_transform(features, DOCS)
     y = ["诉求", "诉求", "表扬", "闲聊", "闲聊"]
     model = NBLogisticRegression(C=10).fit(X, y)
-    explicit = np.column_stack([
-        l2(X.multiply(ratio).tocsr()) @ coef + b
-        for ratio, coef, b in zip(model.ratios_, model.coef_, model.intercept_, strict=True)
-    ])
+    explicit = np.column_stack(
+        [
+            l2(X.multiply(ratio).tocsr()) @ coef + b
+            for ratio, coef, b in zip(model.ratios_, model.coef_, model.intercept_, strict=True)
+        ]
+    )
     assert np.allclose(model.decision_function(X), explicit)
     proba = model.predict_proba(X)
     assert np.allclose(proba.sum(axis=1), 1.0)
@@ -42,12 +44,16 @@ def test_packed_ngram_counting_matches_sklearn_on_seed_messages(data_dir: Path, 
     segmenter = Segmenter(data_dir / "nlp" / "userdict.txt", cache_dir / "jieba")
     docs = segmenter.prepare_many([normalize(t) for t in texts])
     odd = ["", "\ud800好", "😂😂😂", "a\x1fb\x1fc", "从没见过的字眼龘"]
-    for kwargs in ({}, {"word_ngrams": (1, 3), "char_ngrams": (2, 5)},
-                   {"word_ngrams": (0, 0), "char_ngrams": (1, 4), "min_df": 2}):
+    for kwargs in (
+        {},
+        {"word_ngrams": (1, 3), "char_ngrams": (2, 5)},
+        {"word_ngrams": (0, 0), "char_ngrams": (1, 4), "min_df": 2},
+    ):
         features = text_features(stopwords=["的", "了"], **kwargs).fit(docs[::2])  # type: ignore[arg-type]
         sample = docs + odd
-        assert np.allclose(fast_transform(features, sample).toarray(),
-                           features.transform(sample).toarray(), atol=1e-6)
+        assert np.allclose(
+            fast_transform(features, sample).toarray(), features.transform(sample).toarray(), atol=1e-6
+        )
 
 
 def test_nblr_balanced_weights_lift_the_rare_class() -> None:

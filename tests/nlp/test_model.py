@@ -85,8 +85,9 @@ def test_batch_equals_single(classifier: MessageClassifier) -> None:
         assert single.scores["intent"] == pytest.approx(dict(labels.scores["intent"]))
 
 
-def test_default_model_is_deterministic(data_dir: Path, tmp_path: Path,
-                                        classifier: MessageClassifier) -> None:
+def test_default_model_is_deterministic(
+    data_dir: Path, tmp_path: Path, classifier: MessageClassifier
+) -> None:
     rebuilt = default_model(data_dir, tmp_path)
     texts = ["电梯坏了", "请问怎么办医保", "点击领取红包", "我家老人摔倒了", "今天天气不错"]
     for a, b in zip(classifier.classify_batch(texts), rebuilt.classify_batch(texts), strict=True):
@@ -96,8 +97,7 @@ def test_default_model_is_deterministic(data_dir: Path, tmp_path: Path,
     assert classifier.manifest.data_hash == rebuilt.manifest.data_hash
 
 
-def test_default_model_is_cached(data_dir: Path, cache_dir: Path,
-                                 classifier: MessageClassifier) -> None:
+def test_default_model_is_cached(data_dir: Path, cache_dir: Path, classifier: MessageClassifier) -> None:
     models = list((cache_dir / "nlp").glob("default-*/manifest.json"))
     assert len(models) == 1
     again = default_model(data_dir, cache_dir)
@@ -105,8 +105,7 @@ def test_default_model_is_cached(data_dir: Path, cache_dir: Path,
     assert len(list((cache_dir / "nlp").glob("default-*/manifest.json"))) == 1
 
 
-def test_save_load_and_fallback_for_missing_heads(classifier: MessageClassifier,
-                                                  tmp_path: Path) -> None:
+def test_save_load_and_fallback_for_missing_heads(classifier: MessageClassifier, tmp_path: Path) -> None:
     only_sentiment = MessageClassifier(
         {"sentiment": classifier.heads["sentiment"]}, classifier.segmenter, classifier.manifest
     )
@@ -130,8 +129,14 @@ def test_category_scores_include_none_when_intent_has_no_matter(classifier: Mess
 def test_sentiment_alone_needs_no_segmentation_and_agrees_with_classify(
     classifier: MessageClassifier, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    texts = ["谢谢保洁阿姨，楼道打扫得真干净", "垃圾三天没人收了，臭死了", "明天几点停水",
-             "我妈住院了 心里好慌", "😂😂", "5栋2单元 [捂脸]"]
+    texts = [
+        "谢谢保洁阿姨，楼道打扫得真干净",
+        "垃圾三天没人收了，臭死了",
+        "明天几点停水",
+        "我妈住院了 心里好慌",
+        "😂😂",
+        "5栋2单元 [捂脸]",
+    ]
     expected = [labels.sentiment for labels in classifier.classify_batch(texts)]
 
     def no_jieba(_texts: object) -> list[str]:

@@ -20,8 +20,12 @@ THUCNEWS_MIN = 0.865
 
 def _accuracy(train: Path, test: Path, data_dir: Path, cache_dir: Path) -> float:
     corpus = read_csv(train, "text", ["label"])
-    model = train_model(corpus, userdict=data_dir / "nlp" / "userdict.txt",
-                        stopwords=data_dir / "nlp" / "stopwords.txt", cache_dir=cache_dir / "jieba")
+    model = train_model(
+        corpus,
+        userdict=data_dir / "nlp" / "userdict.txt",
+        stopwords=data_dir / "nlp" / "stopwords.txt",
+        cache_dir=cache_dir / "jieba",
+    )
     held = read_csv(test, "text", ["label"])
     predicted = model.predict(list(held.texts), "label")
     return float(np.mean(np.asarray(predicted) == np.asarray(held.labels["label"])))

@@ -54,7 +54,14 @@ def test_unsegmented_equals_a_prepared_document_without_separators(segmenter: Se
     from nlp import normalize
     from nlp.segment import unsegmented
 
-    for raw in ["今天停水了 大家 注意", "hello world 你好", "5栋2单元 [捂脸]  😂 http://t.cn/x",
-                "請問 這個\t社區", "", "   ", "a  b\u3000c"]:
+    for raw in [
+        "今天停水了 大家 注意",
+        "hello world 你好",
+        "5栋2单元 [捂脸]  😂 http://t.cn/x",
+        "請問 這個\t社區",
+        "",
+        "   ",
+        "a  b\u3000c",
+    ]:
         text = normalize(raw)
         assert unsegmented(text) == segmenter.prepare(text).replace(TOKEN_SEP, "")
