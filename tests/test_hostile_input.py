@@ -1,0 +1,117 @@
+"""Random and adversarial messages never crash the bot, are stored once, and never run a staff command for a resident."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import func, select
+
+from bot.app import App
+from bot.values import Incoming, MessageKind
+from groups.messages import Message
+from tickets.models import TicketEvent
+from xiaoqi.db import session_scope
+
+from .conftest import START
+
+COMMAND_WORDS = [
+    "签收",
+    "办结",
+    "退回",
+    "转派",
+    "延期",
+    "批准延期",
+    "改类",
+    "代登记",
+    "工单",
+    "我的工单",
+    "统计",
+    "群信息",
+    "反映",
+    "进度",
+    "补充",
+    "帮助",
+    "满意",
+    "不满意",
+    "是",
+]
+PREFIXES = ["#", "＃", "/", "@小棲 ", "@xiaoqi ", ""]
+texts = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=20),
+    st.builds(
+        lambda p, w, a: f"{p}{w} {a}",
+        st.sampled_from(PREFIXES),
+        st.sampled_from(COMMAND_WORDS),
+        st.text(max_size=30),
+    ),
+    st.builds(lambda w, n: f"#{w} {n}", st.sampled_from(COMMAND_WORDS), st.integers(-5, 10**12).map(str)),
+    st.sampled_from(
+        [
+            "'; DROP TABLE message; --",
+            "<script>alert(1)</script>",
+            "\x00\x1b[31m",
+            "😀" * 300,
+            "[捂脸]" * 50,
+            "一" * 12000,
+            "http://t.cn/x",
+            "\u202e\u200b",
+            "#",
+            "@小棲",
+        ]
+    ),
+)
+senders = st.sampled_from(["wxid_r1", "wxid_r2", "wxid_new", "wxid_sg", "wxid_wg", "wxid_admin"])
+places = st.sampled_from(["g1@chatroom", "g2@chatroom", "g3@chatroom", "nowhere@chatroom", None])
+kinds = st.sampled_from(list(MessageKind))
+events = st.lists(st.tuples(texts, senders, places, kinds, st.booleans()), min_size=1, max_size=12)
+ids = itertools.count()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=events)
+def test_random_messages_never_crash_and_are_stored_once(smart_app: App, batch) -> None:  # type: ignore[no-untyped-def]
+    app = smart_app
+    with session_scope(app.engine) as session:
+        before = session.exec(select(func.count()).select_from(Message)).one()
+    resident_actions_before = _resident_staff_actions(app)
+    sent_ids = []
+    for offset, (text, sender, group, kind, mention) in enumerate(batch):
+        message_id = f"fuzz-{next(ids)}"
+        incoming = Incoming(
+            message_id,
+            sender,
+            text,
+            START + timedelta(minutes=next(ids)),
+            group_id=group,
+            kind=kind,
+            sender_name=text[:10],
+            mentions=("xiaoqi",) if mention else (),
+        )
+        replies = app.handle(incoming)
+        assert all("出了点小问题" not in reply.text for reply in replies), (text, sender)
+        sent_ids.append(message_id)
+        if offset == 0:
+            assert app.handle(incoming) == []  # the same delivery again does nothing
+    with session_scope(app.engine) as session:
+        after = session.exec(select(func.count()).select_from(Message)).one()
+    assert after - before == len(sent_ids)
+    assert _resident_staff_actions(app) == resident_actions_before
+
+
+def _resident_staff_actions(app: App) -> int:
+    """Ticket transitions only staff may make, done by a resident (must stay zero)."""
+    with session_scope(app.engine) as session:
+        staff_only = ["签收", "进展", "办结", "退回", "转派", "延期", "改类"]
+        query = (
+            select(func.count())
+            .select_from(TicketEvent)
+            .where(
+                TicketEvent.actor_id.in_(["wxid_r1", "wxid_r2", "wxid_new"]),  # type: ignore[attr-defined]
+                TicketEvent.action.in_(staff_only),  # type: ignore[attr-defined]
+            )
+        )
+        return int(session.exec(query).one())
