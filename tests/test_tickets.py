@@ -301,3 +301,9 @@ def test_a_thread_about_one_problem_and_reports_naming_the_same_building_merge(a
     assert to(out, "wxid_new")[0].startswith("这个问题已有邻居反映过，是1号工单（现在2位居民反映）")
     assert to(out, "wxid_r2")[0].startswith("这个问题已有邻居反映过，是1号工单（现在3位居民反映）")
     assert to(out, "wxid_r2")[1].startswith("收到！")
+
+
+def test_a_petition_from_an_unregistered_group_reaches_the_admin(app: App) -> None:
+    out = simulate(app, [say("11-02T09:00", "wxid_x", "#反映 这个小区的路灯全坏了", group="unknown@chatroom")])
+    assert to(out, "wxid_x")[0].startswith("收到！您反映的“这个小区的路灯全坏了”（其他）已登记为1号工单，由管理员管理员小吴负责")
+    assert to(out, "wxid_admin")[0].startswith("新工单1【其他】")

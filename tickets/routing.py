@@ -111,7 +111,7 @@ def route(
         )
         if candidates:
             return Assignment(candidates[0].id, None, _person_label(candidates[0]))
-    fallback = social_worker(session, community_id)
-    if fallback is not None:
+    fallback = social_worker(session, community_id) or next(iter(_people(session, Role.ADMIN, None)), None)
+    if fallback is not None:  # an unregistered group has no social worker: the district's admin sees it
         return Assignment(fallback.id, None, _person_label(fallback))
     return Assignment(None, None, "社区工作人员")
