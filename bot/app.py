@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import replies
-from bot.router import Context, Router
+from bot.router import Context, ParsedCommand, Router
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message, capture_message
 from groups.models import ChatGroup, Person
@@ -101,32 +101,30 @@ class App:
                 return sent
             message, sender, group = captured.message, captured.sender, captured.group
             assert sender is not None
-            if (
-                labels is None
-                and incoming.kind in CLASSIFIED_KINDS
-                and not self._staff_command(sender, incoming)
-            ):
+            parsed = self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name)
+            # staff commands say nothing about residents' opinions: stored, not labelled
+            staff_command = parsed is not None and sender.role.is_staff
+            if labels is None and incoming.kind in CLASSIFIED_KINDS and not staff_command:
                 labels = self.classify([message.text])[0]
             if labels is not None:
                 message.intent, message.category = labels.intent, labels.category
                 message.sentiment, message.confidence = labels.sentiment, labels.confidence
-            answer = self._dispatch(session, incoming, message, sender, group)
+            answer = self._dispatch(session, incoming, message, sender, group, parsed)
             message.handled_at = incoming.at
             if session.info.pop(SCHEDULE_CHANGED, False):
                 self._quiet_until = None
         return sent + _stamp(answer, incoming.at)
 
-    def _staff_command(self, sender: Person, incoming: Incoming) -> bool:
-        """Staff commands say nothing about residents' opinions: they are stored, not labelled."""
-        if not sender.role.is_staff:
-            return False
-        return self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name) is not None
-
     def _dispatch(
-        self, session: Session, incoming: Incoming, message: Message, sender: Person, group: ChatGroup | None
+        self,
+        session: Session,
+        incoming: Incoming,
+        message: Message,
+        sender: Person,
+        group: ChatGroup | None,
+        parsed: ParsedCommand | None,
     ) -> list[Outgoing]:
         ctx = Context(self, session, incoming.at, incoming, sender, group, record=message)
-        parsed = self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name)
         addressed = incoming.is_private or self.settings.bot_id in incoming.mentions
         try:
             with session.begin_nested():

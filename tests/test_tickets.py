@@ -204,7 +204,7 @@ def test_unsatisfied_resident_reopens_and_silence_closes_by_default(app: App) ->
     )
     resident = to(out, "wxid_r1")
     assert resident[3] == "抱歉没让您满意，1号工单已重新交给社工李社工办理，11月9日前给您答复。"
-    assert resident[-1] == "1号工单办结3天未收到评价，按默认满意结束。"
+    assert resident[-1] == "1号工单已办结3天，没有收到您的评价，就先按满意结束了。如还有问题，随时再反映。"
     ticket = _ticket(app)
     assert (ticket.state, ticket.rating, ticket.reopened) == (TicketState.CLOSED, Rating.DEFAULT, 1)
 

@@ -50,7 +50,7 @@ RETURNED_FOR_RESIDENT = "{number}号工单正在转交更合适的部门办理�
 EXTENDED = "{number}号工单办理需要多一些时间，预计{deadline}前办好，请您谅解。"
 REOPENED = "抱歉没让您满意，{number}号工单已重新交给{handler}办理，{deadline}前给您答复。"
 THANKS_FOR_RATING = "谢谢您的评价！{number}号工单已结束。"
-AUTO_CLOSED = "{number}号工单办结{days}天未收到评价，按默认满意结束。"
+AUTO_CLOSED = "{number}号工单已办结{days}天，没有收到您的评价，就先按满意结束了。如还有问题，随时再反映。"
 
 REMIND = "提醒：{number}号工单（{summary}）将在{deadline}到期，请抓紧办理。"
 URGE = "【催办】{number}号工单（{summary}）已超过办理时限{deadline}，请尽快办理并回复进展。"
