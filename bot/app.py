@@ -109,7 +109,7 @@ class App:
             if labels is not None:
                 message.intent, message.category = labels.intent, labels.category
                 message.sentiment, message.confidence = labels.sentiment, labels.confidence
-            answer = self._dispatch(session, incoming, message, sender, group, parsed)
+            answer = self._dispatch(session, incoming, message, sender, group, parsed, labels)
             message.handled_at = incoming.at
             if session.info.pop(SCHEDULE_CHANGED, False):
                 self._quiet_until = None
@@ -123,8 +123,9 @@ class App:
         sender: Person,
         group: ChatGroup | None,
         parsed: ParsedCommand | None,
+        labels: Labels | None = None,
     ) -> list[Outgoing]:
-        ctx = Context(self, session, incoming.at, incoming, sender, group, record=message)
+        ctx = Context(self, session, incoming.at, incoming, sender, group, record=message, labels=labels)
         addressed = incoming.is_private or self.settings.bot_id in incoming.mentions
         try:
             with session.begin_nested():

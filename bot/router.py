@@ -15,6 +15,7 @@ from bot import replies
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import ROLE_LABELS, ChatGroup, Person, Role
+from nlp import Labels
 from xiaoqi import audit
 from xiaoqi.errors import XiaoqiError
 
@@ -42,6 +43,7 @@ class Context:
     sender: Person
     group: ChatGroup | None
     record: Message | None = None
+    labels: Labels | None = None
     args: str = ""
 
     def reply(self, text: str) -> Outgoing:
@@ -85,6 +87,7 @@ def _call(handler: Handler, ctx: Context) -> Any:
         "group": ctx.group,
         "args": ctx.args,
         "record": ctx.record,
+        "labels": ctx.labels,
     }
     params = inspect.signature(handler).parameters
     return handler(**{name: available[name] for name in params})

@@ -77,7 +77,12 @@ class _Unsure:
         from nlp import Labels
 
         return [
-            Labels("诉求", "环境卫生", "负面", {"intent": {"诉求": 0.5, "闲聊": 0.5}})
+            Labels(
+                "诉求",
+                "环境卫生",
+                "负面",
+                {"intent": {"诉求": 0.5, "闲聊": 0.5}, "category": {"环境卫生": 0.8}},
+            )
             if "垃圾" in text
             else Labels("闲聊", "无", "中性", {"intent": {"闲聊": 0.9}})
             for text in texts
@@ -107,3 +112,17 @@ def test_a_middling_petition_is_confirmed_with_one_word_and_a_photo_joins_it(app
         "您是想反映“垃圾桶边上有点乱”这个问题吗？需要的话回复“是”，小棲帮您登记；不需要就不用管。"
     ]  # the yes came after the question expired (30 minutes): nothing more happens
     assert len(_tickets(app)) == 1
+
+
+def test_a_vague_echo_joins_the_thread_but_never_opens_a_ticket_by_itself(smart_app: App) -> None:
+    out = simulate(
+        smart_app,
+        [
+            say("11-02T08:00", "wxid_r1", "早就该管管了"),
+            say("11-02T09:00", "wxid_sg", "#代登记 wxid_r1 5栋的电梯又停了，老人下不了楼", group=None),
+            say("11-02T09:10", "wxid_new", "同样的问题，反映好几次了"),
+        ],
+    )
+    assert to(out, "wxid_r1")[0].startswith("收到！您反映的“5栋的电梯又停了")
+    assert to(out, "wxid_new")[0].startswith("这个问题已有邻居反映过，是1号工单（现在2位居民反映）")
+    assert len(_tickets(smart_app)) == 1

@@ -304,6 +304,10 @@ def test_a_thread_about_one_problem_and_reports_naming_the_same_building_merge(a
 
 
 def test_a_petition_from_an_unregistered_group_reaches_the_admin(app: App) -> None:
-    out = simulate(app, [say("11-02T09:00", "wxid_x", "#反映 这个小区的路灯全坏了", group="unknown@chatroom")])
-    assert to(out, "wxid_x")[0].startswith("收到！您反映的“这个小区的路灯全坏了”（其他）已登记为1号工单，由管理员管理员小吴负责")
+    out = simulate(
+        app, [say("11-02T09:00", "wxid_x", "#反映 这个小区的路灯全坏了", group="unknown@chatroom")]
+    )
+    assert to(out, "wxid_x")[0].startswith(
+        "收到！您反映的“这个小区的路灯全坏了”（其他）已登记为1号工单，由管理员管理员小吴负责"
+    )
     assert to(out, "wxid_admin")[0].startswith("新工单1【其他】")

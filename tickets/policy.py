@@ -25,6 +25,7 @@ class TicketPolicy:
     thread_hours: int = 6
     ticket_confidence: float = 0.6
     confirm_confidence: float = 0.35
+    category_confidence: float = 0.4
     confirm_minutes: int = 30
 
     @classmethod
@@ -46,6 +47,7 @@ class TicketPolicy:
             thread_hours=int(spec.get("thread_hours", 6)),
             ticket_confidence=float(confidence.get("ticket", 0.6)),
             confirm_confidence=float(confidence.get("confirm", 0.35)),
+            category_confidence=float(confidence.get("category", 0.4)),
             confirm_minutes=int(spec.get("confirm_minutes", 30)),
         )
 

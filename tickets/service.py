@@ -92,7 +92,7 @@ def _same_report(desk: Desk, ticket: Ticket, summary: str, group_id: str | None,
     return bool(shared) and age <= timedelta(hours=24)
 
 
-def file_petition(
+def join_open_ticket(
     desk: Desk,
     session: Session,
     *,
@@ -103,11 +103,10 @@ def file_petition(
     text: str,
     intent: str,
     category: str,
-    filed_by: Person | None = None,
-) -> Filed:
-    """Open a ticket for a petition, or attach it to the same problem already open in the community."""
+) -> Filed | None:
+    """Attach a petition to the reporter's own open ticket or to the same problem reported by others."""
     summary = mask_private_numbers(text.strip())
-    community_id = group.community_id if group is not None and group.community_id else reporter.community_id
+    community_id = _community_of(reporter, group)
     group_id = group.id if group is not None else None
     since = now - timedelta(hours=desk.policy.duplicate_window_hours)
     candidates = list(_open_tickets(session, community_id, since))
@@ -133,10 +132,45 @@ def file_petition(
         ),
         None,
     )
-    if best is not None:
-        return _merge(
-            desk, session, best, now=now, reporter=reporter, group_id=group_id, message_id=message_id
-        )
+    if best is None:
+        return None
+    return _merge(desk, session, best, now=now, reporter=reporter, group_id=group_id, message_id=message_id)
+
+
+def _community_of(reporter: Person, group: ChatGroup | None) -> str | None:
+    return group.community_id if group is not None and group.community_id else reporter.community_id
+
+
+def file_petition(
+    desk: Desk,
+    session: Session,
+    *,
+    now: datetime,
+    reporter: Person,
+    group: ChatGroup | None,
+    message_id: str,
+    text: str,
+    intent: str,
+    category: str,
+    filed_by: Person | None = None,
+) -> Filed:
+    """Open a ticket for a petition, unless it joins the same problem already open in the community."""
+    joined = join_open_ticket(
+        desk,
+        session,
+        now=now,
+        reporter=reporter,
+        group=group,
+        message_id=message_id,
+        text=text,
+        intent=intent,
+        category=category,
+    )
+    if joined is not None:
+        return joined
+    summary = mask_private_numbers(text.strip())
+    community_id = _community_of(reporter, group)
+    group_id = group.id if group is not None else None
     return _open(
         desk,
         session,

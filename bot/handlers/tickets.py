@@ -13,6 +13,7 @@ from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import STAFF_ROLES, ChatGroup, Membership, Person, Role
 from groups.registry import CATEGORIES
+from nlp import Labels
 from tickets import lifecycle, texts
 from tickets.lifecycle import get_ticket, may_manage
 from tickets.models import (
@@ -25,7 +26,7 @@ from tickets.models import (
     TicketReporter,
     TicketState,
 )
-from tickets.service import URGENT, file_petition
+from tickets.service import URGENT, file_petition, join_open_ticket
 from xiaoqi.clock import local
 from xiaoqi.errors import XiaoqiError
 
@@ -99,6 +100,7 @@ def intake(
     sender: Person,
     group: ChatGroup | None,
     record: Message,
+    labels: Labels | None,
 ) -> list[Outgoing] | None:
     """Confirmations, ratings, and petitions the classifier is sure enough about."""
     if sender.role.is_staff:
@@ -111,8 +113,11 @@ def intake(
     if record.intent not in PETITION_INTENTS or record.confidence is None:
         return None
     category = record.category if record.category in CATEGORIES else "其他"
+    concrete = labels is None or _about_something(labels, app.desk.policy.category_confidence)
     if record.intent == URGENT or record.confidence >= app.desk.policy.ticket_confidence:
-        return file_petition(
+        # a vague petition ("早就该管管了") only joins a ticket already open in its thread
+        filing = file_petition if concrete or record.intent == URGENT else join_open_ticket
+        filed = filing(
             app.desk,
             session,
             now=now,
@@ -122,8 +127,9 @@ def intake(
             text=message.text,
             intent=record.intent,
             category=category,
-        ).notices
-    if record.confidence >= app.desk.policy.confirm_confidence:
+        )
+        return filed.notices if filed is not None else None
+    if record.confidence >= app.desk.policy.confirm_confidence and concrete:
         session.add(
             PendingConfirmation(
                 person_id=sender.id,
@@ -138,6 +144,12 @@ def intake(
         )
         return [ctx.reply(texts.CONFIRM.format(summary=texts.excerpt(record.text)))]
     return None
+
+
+def _about_something(labels: Labels, threshold: float) -> bool:
+    """Whether the classifier can tell what the petition is about (not just "早就该管管了")."""
+    categories = {k: v for k, v in labels.scores.get("category", {}).items() if k in CATEGORIES}
+    return bool(categories) and max(categories.values()) >= threshold
 
 
 def _confirmed(
