@@ -177,6 +177,36 @@ def _app_with_registry(settings: Settings, registry: Path):  # type: ignore[no-u
 
 
 @app.command()
+def run(
+    registry: Annotated[Path, typer.Option("--registry", help="Registry YAML loaded at start.")],
+    db: DbOption = None,
+    silence: Annotated[
+        float, typer.Option("--silence", help="Seconds without any event before the connection is restarted.")
+    ] = 300.0,
+) -> None:
+    """Serve WeChat groups through the puppet service in $WECHATY_PUPPET_SERVICE_ENDPOINT until SIGTERM."""
+    import os
+
+    from xiaoqi.run import ENDPOINT_ENV, TOKEN_ENV, Runner, Timings, run_until_signalled
+
+    missing = [name for name in (ENDPOINT_ENV, TOKEN_ENV) if not os.environ.get(name)]
+    if missing:
+        typer.echo(
+            f"xiaoqi run: set {' and '.join(missing)} (the puppet service's host:port and token)", err=True
+        )
+        raise typer.Exit(code=2)
+    _setup_logging(logging.INFO)
+    bot = _app_with_registry(Settings.from_env(database_url=db), registry)
+    try:
+        runner = Runner(
+            bot, os.environ[ENDPOINT_ENV], os.environ[TOKEN_ENV], timings=Timings(silence=silence)
+        )
+        run_until_signalled(runner)
+    finally:
+        bot.engine.dispose()
+
+
+@app.command()
 def chat(
     registry: Annotated[
         Path | None, typer.Option("--registry", help="Registry YAML (default: the demo district).")
