@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,43 +22,13 @@ from xiaoqi.run import ENDPOINT_ENV, TOKEN_ENV, Runner, Timings, backoff_delays
 
 from . import test_wechaty_e2e
 from .conftest import REGISTRY
-from .test_wechaty_e2e import BOT, ROOM, SCENARIO, WAIT, PuppetService
+from .test_wechaty_e2e import BOT, ROOM, WAIT, PuppetService, serving
 
 node_e2e = test_wechaty_e2e.node_e2e  # the session fixture that installs the Node side
 
 FAST = Timings(tick=0.2, probe=0.2, silence=30.0, backoff_first=0.1, backoff_max=0.8, login_timeout=WAIT)
 
 
-@contextlib.asynccontextmanager
-async def serving(e2e: Path, log_path: Path, token: str, port: int = 0) -> AsyncIterator[PuppetService]:
-    """The Node puppet-mock server (on `port`, or a free one); killed, not asked, when `kill` is used."""
-    with log_path.open("ab") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            shutil.which("node") or "node",
-            str(e2e / "puppet_server.mjs"),
-            json.dumps({**SCENARIO, "token": token, "port": port}, ensure_ascii=False),
-            cwd=e2e,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=stderr,
-            env={**os.environ, "WECHATY_LOG": "warn"},
-        )
-    service = PuppetService(process, token, log_path)
-    try:
-        service.port = (await service.expect("listening", lambda e: e["event"] == "listening"))["port"]
-        yield service
-    finally:
-        if process.returncode is None:
-            assert process.stdin is not None
-            process.stdin.close()  # the server exits when its stdin closes
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-        service._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await service._reader
 
 
 async def _kill(service: PuppetService) -> None:

@@ -219,16 +219,15 @@ class PuppetService:
         return [e for e in self.events if e["event"] in ("sent", "sent-file")]
 
 
-@pytest.fixture
-async def puppet_service(node_e2e: Path, tmp_path: Path) -> AsyncIterator[PuppetService]:
-    token = f"puppet_xiaoqi_e2e_{secrets.token_hex(8)}"
-    log_path = tmp_path / "puppet_server.log"
-    with log_path.open("wb") as stderr:
+@contextlib.asynccontextmanager
+async def serving(e2e: Path, log_path: Path, token: str, port: int = 0) -> AsyncIterator[PuppetService]:
+    """The Node puppet-mock server (on `port`, or a free one); killed, not asked, when `kill` is used."""
+    with log_path.open("ab") as stderr:
         process = await asyncio.create_subprocess_exec(
             shutil.which("node") or "node",
-            str(node_e2e / "puppet_server.mjs"),
-            json.dumps({**SCENARIO, "token": token}, ensure_ascii=False),
-            cwd=node_e2e,
+            str(e2e / "puppet_server.mjs"),
+            json.dumps({**SCENARIO, "token": token, "port": port}, ensure_ascii=False),
+            cwd=e2e,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
@@ -239,16 +238,24 @@ async def puppet_service(node_e2e: Path, tmp_path: Path) -> AsyncIterator[Puppet
         service.port = (await service.expect("listening", lambda e: e["event"] == "listening"))["port"]
         yield service
     finally:
-        assert process.stdin is not None
-        process.stdin.close()  # the server exits when its stdin closes
-        try:
-            await asyncio.wait_for(process.wait(), 10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        if process.returncode is None:
+            assert process.stdin is not None
+            process.stdin.close()  # the server exits when its stdin closes
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
         service._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await service._reader
+
+
+@pytest.fixture
+async def puppet_service(node_e2e: Path, tmp_path: Path) -> AsyncIterator[PuppetService]:
+    token = f"puppet_xiaoqi_e2e_{secrets.token_hex(8)}"
+    async with serving(node_e2e, tmp_path / "puppet_server.log", token) as service:
+        yield service
 
 
 class Handled:

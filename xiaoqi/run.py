@@ -51,13 +51,17 @@ class Timings:
 
 class Transport(Protocol):
     self_id: str
-    _bot: Any
-    _task: asyncio.Task[None] | None
-    _lock: asyncio.Lock
+
+    @property
+    def streaming(self) -> bool: ...
 
     async def start(self, timeout: float | None = ...) -> None: ...
     async def stop(self) -> None: ...
     async def send(self, messages: Any) -> None: ...
+    async def ping(self) -> None: ...
+    def listen(self, events: Any, callback: Callable[..., None]) -> None: ...
+    def stop_intake(self, events: Any) -> None: ...
+    def exclusive(self) -> asyncio.Lock: ...
 
 
 TransportFactory = Callable[..., Transport]
@@ -66,7 +70,7 @@ TransportFactory = Callable[..., Transport]
 def _wechaty_transport(app: App, endpoint: str, token: str, **kwargs: Any) -> Transport:
     from bot.transport.wechaty import WechatyTransport
 
-    return WechatyTransport(app, endpoint, token, **kwargs)  # type: ignore[return-value]
+    return WechatyTransport(app, endpoint, token, **kwargs)
 
 
 def backoff_delays(first: float, cap: float, rng: random.Random | None = None) -> Callable[[int], float]:
@@ -171,8 +175,7 @@ class Runner:
             return None
         self.transport = transport
         self._last_event = time.monotonic()
-        for name in _STREAM_EVENTS:
-            transport._bot.puppet.on(name, self._touch)
+        transport.listen(_STREAM_EVENTS, self._touch)
         log.info("connected as %s", transport.self_id)
         return time.monotonic()
 
@@ -185,11 +188,10 @@ class Runner:
                 await asyncio.wait_for(self._stopping.wait(), self.timings.probe)
             if self._stopping.is_set():
                 return None
-            task = transport._task
-            if task is None or task.done():
+            if not transport.streaming:
                 return "the event stream ended"
             try:
-                await asyncio.wait_for(transport._bot.puppet.ding("xiaoqi-probe"), self.timings.probe)
+                await asyncio.wait_for(transport.ping(), self.timings.probe)
             except Exception as error:
                 return f"puppet service unreachable ({error.__class__.__name__}: {error})"
             silent = time.monotonic() - self._last_event
@@ -204,9 +206,7 @@ class Runner:
             log.warning("disconnected: %s", reason)
         else:  # shutting down: take no new events, let those in hand finish, then close
             with contextlib.suppress(Exception):
-                stream = transport._bot.puppet._event_stream
-                for name in _INTAKE_EVENTS:
-                    stream.remove_all_listeners(name)
+                transport.stop_intake(_INTAKE_EVENTS)
         try:
             await asyncio.wait_for(transport.stop(), self.timings.login_timeout)
         except Exception:
@@ -229,7 +229,7 @@ class Runner:
             return  # advance() catches up on the next tick after reconnecting
         self._tick_task = asyncio.current_task()
         try:
-            async with transport._lock:  # App is not thread-safe: never alongside a message being handled
+            async with transport.exclusive():  # never alongside a message being handled
                 due = await asyncio.to_thread(self.app.advance, self._now())
                 if due:
                     await transport.send(due)

@@ -241,6 +241,30 @@ class WechatyTransport:
                 scheduler.shutdown(wait=False)
         log.info("wechaty disconnected from %s", self.endpoint)
 
+    @property
+    def streaming(self) -> bool:
+        """Whether the event stream from the puppet service is still running."""
+        return self._task is not None and not self._task.done()
+
+    async def ping(self) -> None:
+        """Ask the puppet service for a sign of life; raises when it is unreachable."""
+        await self._bot.puppet.ding("xiaoqi-probe")
+
+    def listen(self, events: Iterable[str], callback: Callable[..., None]) -> None:
+        """Call `callback` on each of these puppet stream events (heartbeat, dong, message ...)."""
+        for name in events:
+            self._bot.puppet.on(name, callback)
+
+    def stop_intake(self, events: Iterable[str]) -> None:
+        """Take no new events of these kinds (before a clean shutdown)."""
+        stream = self._bot.puppet._event_stream
+        for name in events:
+            stream.remove_all_listeners(name)
+
+    def exclusive(self) -> asyncio.Lock:
+        """Held while a message is handled; hold it to run other app work (the app is not thread-safe)."""
+        return self._lock
+
     async def send(self, messages: Sequence[Outgoing]) -> None:
         """Send each message in order; one failed send is logged and does not stop the rest."""
         for out in messages:
