@@ -62,8 +62,10 @@ def machine() -> None:
         cpu = platform.processor() or "?"
     print("## Machine")
     print(f"  CPU: {cpu}; cores: {os.cpu_count()}; {platform.system()} {platform.release()}")
-    print(f"  Python {platform.python_version()}; " + ", ".join(
-        f"{k} {v}" for k, v in library_versions().items() if k != "python"))
+    print(
+        f"  Python {platform.python_version()}; "
+        + ", ".join(f"{k} {v}" for k, v in library_versions().items() if k != "python")
+    )
     print("  threads: OMP/OPENBLAS/MKL limited to 1 (single-core figures)")
 
 
@@ -83,24 +85,31 @@ def resources() -> tuple[Path, Path]:
 
 def real_data(quick: bool, cache: Path) -> None:
     print("\n## (a) Training pipeline on real data (../shared/data)")
-    print(f"  config (TRAIN_CONFIG, what train_model and `xiaoqi nlp train --C 30` use): "
-          f"{json.dumps(TRAIN_CONFIG.as_dict(), ensure_ascii=False)}")
+    print(
+        f"  config (TRAIN_CONFIG, what train_model and `xiaoqi nlp train --C 30` use): "
+        f"{json.dumps(TRAIN_CONFIG.as_dict(), ensure_ascii=False)}"
+    )
     userdict, stopwords = resources()
     if not SHARED.is_dir():
         print("  ../shared/data absent: skipped")
         return
 
     def fit_score(train: Path, test: Path, label: str = "label") -> float:
-        model = train_model(read_csv(train, "text", [label]), TRAIN_CONFIG, userdict, stopwords,
-                            cache / "jieba")
+        model = train_model(
+            read_csv(train, "text", [label]), TRAIN_CONFIG, userdict, stopwords, cache / "jieba"
+        )
         held = read_csv(test, "text", [label])
         return float(accuracy_score(held.labels[label], model.predict(list(held.texts), label)))
 
     acc = fit_score(SHARED / "chnsenticorp_train.csv", SHARED / "chnsenticorp_dev.csv")
     record("ChnSentiCorp train→dev accuracy", f"{acc:.4f}", "≥ 0.94", "BERT 0.950, ERNIE 0.954 (test)")
     acc = fit_score(SHARED / "thucnews_titles_dev.csv", SHARED / "thucnews_titles_test.csv")
-    record("THUCNews titles dev→test accuracy (10k train)", f"{acc:.4f}", "≥ 0.88",
-           "FastText 0.922, BERT 0.948 (180k train)")
+    record(
+        "THUCNews titles dev→test accuracy (10k train)",
+        f"{acc:.4f}",
+        "≥ 0.88",
+        "FastText 0.922, BERT 0.948 (180k train)",
+    )
     if quick:
         return
     from nlp.model import Manifest
@@ -110,12 +119,16 @@ def real_data(quick: bool, cache: Path) -> None:
     weibo = read_csv(SHARED / "weibo_emotion_smp2020_train.csv", "text", ["emotion"])
     probe = MessageClassifier({}, Segmenter(userdict, cache / "jieba"), Manifest({}, TRAIN_CONFIG))
     _, docs = probe.prepare(weibo.texts)
-    classes, proba = cross_val_predict_proba(docs, weibo.labels["emotion"], TRAIN_CONFIG,
-                                             read_word_list(stopwords), folds=5)
+    classes, proba = cross_val_predict_proba(
+        docs, weibo.labels["emotion"], TRAIN_CONFIG, read_word_list(stopwords), folds=5
+    )
     pred = classes[proba.argmax(axis=1)]
-    record("SMP2020 Weibo emotion (6 classes) 5-fold macro-F1",
-           f"{f1_score(weibo.labels['emotion'], pred, average='macro'):.4f} "
-           f"(acc {accuracy_score(weibo.labels['emotion'], pred):.4f})", "report")
+    record(
+        "SMP2020 Weibo emotion (6 classes) 5-fold macro-F1",
+        f"{f1_score(weibo.labels['emotion'], pred, average='macro'):.4f} "
+        f"(acc {accuracy_score(weibo.labels['emotion'], pred):.4f})",
+        "report",
+    )
 
 
 def weibo_polarity(model: MessageClassifier, skip_snownlp: bool) -> None:
@@ -139,10 +152,14 @@ def weibo_polarity(model: MessageClassifier, skip_snownlp: bool) -> None:
     start = time.perf_counter()
     model.classify_batch(texts)
     full_rate = len(texts) / (time.perf_counter() - start)
-    record("Weibo polarity, default model: macro-F1 / accuracy",
-           f"{f1_score(truth, ours, average='macro'):.4f} / {accuracy_score(truth, ours):.4f}")
-    print(f"  (sentiment only {ours_rate:,.0f} msgs/s; all three heads with classify_batch "
-          f"{full_rate:,.0f} msgs/s)")
+    record(
+        "Weibo polarity, default model: macro-F1 / accuracy",
+        f"{f1_score(truth, ours, average='macro'):.4f} / {accuracy_score(truth, ours):.4f}",
+    )
+    print(
+        f"  (sentiment only {ours_rate:,.0f} msgs/s; all three heads with classify_batch "
+        f"{full_rate:,.0f} msgs/s)"
+    )
     if skip_snownlp:
         return
     try:
@@ -154,21 +171,29 @@ def weibo_polarity(model: MessageClassifier, skip_snownlp: bool) -> None:
     scores = np.asarray([SnowNLP(t).sentiments if t.strip() else 0.5 for t in texts])
     snow_rate = len(texts) / (time.perf_counter() - start)
     fixed = np.where(scores > 0.6, "正面", np.where(scores < 0.4, "负面", "中性"))
-    record("Weibo polarity, snownlp (>0.6 正面, <0.4 负面): macro-F1 / accuracy",
-           f"{f1_score(truth, fixed, average='macro'):.4f} / {accuracy_score(truth, fixed):.4f}")
+    record(
+        "Weibo polarity, snownlp (>0.6 正面, <0.4 负面): macro-F1 / accuracy",
+        f"{f1_score(truth, fixed, average='macro'):.4f} / {accuracy_score(truth, fixed):.4f}",
+    )
     best = (0.0, 0.4, 0.6)
     for low in np.arange(0.05, 0.5, 0.05):
         for high in np.arange(0.5, 0.96, 0.05):
             pred = np.where(scores > high, "正面", np.where(scores < low, "负面", "中性"))
             best = max(best, (f1_score(truth, pred, average="macro"), low, high))
     tuned = np.where(scores > best[2], "正面", np.where(scores < best[1], "负面", "中性"))
-    record(f"Weibo polarity, snownlp tuned on this set (<{best[1]:.2f} 负面, >{best[2]:.2f} 正面): "
-           "macro-F1 / accuracy",
-           f"{f1_score(truth, tuned, average='macro'):.4f} / {accuracy_score(truth, tuned):.4f}",
-           "", "an upper bound for snownlp: thresholds fitted on the test set")
-    record("speed vs snownlp, sentiment only like snownlp (messages/s)",
-           f"{ours_rate:,.0f} vs {snow_rate:,.0f} = {ours_rate / snow_rate:,.0f}x", "≥ 50x",
-           f"all three heads: {full_rate:,.0f} msgs/s = {full_rate / snow_rate:,.0f}x")
+    record(
+        f"Weibo polarity, snownlp tuned on this set (<{best[1]:.2f} 负面, >{best[2]:.2f} 正面): "
+        "macro-F1 / accuracy",
+        f"{f1_score(truth, tuned, average='macro'):.4f} / {accuracy_score(truth, tuned):.4f}",
+        "",
+        "an upper bound for snownlp: thresholds fitted on the test set",
+    )
+    record(
+        "speed vs snownlp, sentiment only like snownlp (messages/s)",
+        f"{ours_rate:,.0f} vs {snow_rate:,.0f} = {ours_rate / snow_rate:,.0f}x",
+        "≥ 50x",
+        f"all three heads: {full_rate:,.0f} msgs/s = {full_rate / snow_rate:,.0f}x",
+    )
 
 
 def holdout(model: MessageClassifier) -> None:
@@ -182,16 +207,21 @@ def holdout(model: MessageClassifier) -> None:
     truth = corpus.labels
     for head, target in (("intent", "0.80"), ("category", "0.75"), ("sentiment", "0.75")):
         pred = [getattr(lab, head) for lab in labels]
-        record(f"holdout {head} macro-F1 (n={len(pred)})",
-               f"{f1_score(truth[head], pred, average='macro'):.4f}", f"≥ {target}")
+        record(
+            f"holdout {head} macro-F1 (n={len(pred)})",
+            f"{f1_score(truth[head], pred, average='macro'):.4f}",
+            f"≥ {target}",
+        )
     pred = [lab.intent for lab in labels]
     urgent = recall_score(truth["intent"], pred, labels=["紧急"], average="macro")
     record("holdout 紧急 recall", f"{urgent:.4f}", "≥ 0.95")
     raw = model.predict(list(corpus.texts), "intent")
-    print(f"  (model alone, no rules/threshold: 紧急 recall "
-          f"{recall_score(truth['intent'], raw, labels=['紧急'], average='macro'):.4f}; "
-          f"precision with rules "
-          f"{_precision(truth['intent'], pred, '紧急'):.4f})")
+    print(
+        f"  (model alone, no rules/threshold: 紧急 recall "
+        f"{recall_score(truth['intent'], raw, labels=['紧急'], average='macro'):.4f}; "
+        f"precision with rules "
+        f"{_precision(truth['intent'], pred, '紧急'):.4f})"
+    )
 
 
 def _precision(truth: Sequence[str], pred: Sequence[str], label: str) -> float:
@@ -211,16 +241,21 @@ def speed(model: MessageClassifier, model_dir: Path, cache: Path, repeats: int) 
         start = time.perf_counter()
         model.classify(text)
         latencies.append(time.perf_counter() - start)
-    record(f"single message latency p50 / p99 (mean {mean_len:.0f} chars)",
-           f"{np.percentile(latencies, 50) * 1e3:.2f} ms / {np.percentile(latencies, 99) * 1e3:.2f} ms",
-           "p99 ≤ 3 ms")
+    record(
+        f"single message latency p50 / p99 (mean {mean_len:.0f} chars)",
+        f"{np.percentile(latencies, 50) * 1e3:.2f} ms / {np.percentile(latencies, 99) * 1e3:.2f} ms",
+        "p99 ≤ 3 ms",
+    )
     ours = median_time(lambda: model.classify_batch(batch), repeats)
     segmenter = model.segmenter
     normalized = [normalize(t) for t in batch]
     bare = median_time(lambda: [segmenter.words(t) for t in normalized], repeats)
     record(f"batch throughput ({len(batch)} messages)", f"{len(batch) / ours:,.0f} msgs/s", "≥ 5,000")
-    record("bare jieba segmentation of the same messages",
-           f"{len(batch) / bare:,.0f} msgs/s (ours = {bare / ours:.2f}x of it)", "floor")
+    record(
+        "bare jieba segmentation of the same messages",
+        f"{len(batch) / bare:,.0f} msgs/s (ours = {bare / ours:.2f}x of it)",
+        "floor",
+    )
     load = median_time(lambda: MessageClassifier.load(model_dir, cache_dir=cache / "jieba"), repeats)
     record("model load (incl. jieba dictionary from cache)", f"{load:.2f} s", "≤ 2 s")
     record("resident memory, process after load", _rss(model_dir, cache), "≤ 200 MB")
@@ -268,25 +303,33 @@ def compare(cache: Path) -> None:
         replace(DEFAULT_CONFIG, classifier="sgd", C=1),
         replace(DEFAULT_CONFIG, classifier="cnb", C=3),
     ]
-    print("| classifier | C | words | chars | min_df | stop words | seed CV intent F1 | holdout intent F1 | "
-          "holdout category F1 | holdout sentiment F1 | holdout 紧急 recall | fit s |")
+    print(
+        "| classifier | C | words | chars | min_df | stop words | seed CV intent F1 | holdout intent F1 | "
+        "holdout category F1 | holdout sentiment F1 | holdout 紧急 recall | fit s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for config in candidates:
         start = time.perf_counter()
         model = train_model(seed, config, userdict, stopwords, cache / "jieba")
         fit = time.perf_counter() - start
         labels = model.classify_batch(list(hold.texts))
-        classes, proba = cross_val_predict_proba(seed_docs, seed.labels["intent"], config,
-                                                 read_word_list(stopwords), folds=5)
+        classes, proba = cross_val_predict_proba(
+            seed_docs, seed.labels["intent"], config, read_word_list(stopwords), folds=5
+        )
         cv_f1 = f1_score(seed.labels["intent"], classes[proba.argmax(axis=1)], average="macro")
-        f1 = {h: f1_score(hold.labels[h], [getattr(lab, h) for lab in labels], average="macro")
-              for h in HEADS}
-        rec = recall_score(hold.labels["intent"], [lab.intent for lab in labels], labels=["紧急"],
-                           average="macro")
-        print(f"| {config.classifier} | {config.C:g} | {config.word_ngrams} | {config.char_ngrams} | "
-              f"{config.min_df} | {'yes' if config.use_stopwords else 'no'} | {cv_f1:.3f} | "
-              f"{f1['intent']:.3f} | {f1['category']:.3f} | {f1['sentiment']:.3f} | {rec:.3f} | "
-              f"{fit:.1f} |", flush=True)
+        f1 = {
+            h: f1_score(hold.labels[h], [getattr(lab, h) for lab in labels], average="macro") for h in HEADS
+        }
+        rec = recall_score(
+            hold.labels["intent"], [lab.intent for lab in labels], labels=["紧急"], average="macro"
+        )
+        print(
+            f"| {config.classifier} | {config.C:g} | {config.word_ngrams} | {config.char_ngrams} | "
+            f"{config.min_df} | {'yes' if config.use_stopwords else 'no'} | {cv_f1:.3f} | "
+            f"{f1['intent']:.3f} | {f1['category']:.3f} | {f1['sentiment']:.3f} | {rec:.3f} | "
+            f"{fit:.1f} |",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -301,8 +344,10 @@ def main() -> None:
         cache = Path(tmp)
         start = time.perf_counter()
         model = default_model(DATA, cache)
-        print(f"\n(default model built in {time.perf_counter() - start:.1f} s; "
-              f"config {json.dumps(DEFAULT_CONFIG.as_dict(), ensure_ascii=False)})")
+        print(
+            f"\n(default model built in {time.perf_counter() - start:.1f} s; "
+            f"config {json.dumps(DEFAULT_CONFIG.as_dict(), ensure_ascii=False)})"
+        )
         model_dir = next((cache / "nlp").glob("default-*"))
         speed(model, model_dir, cache, args.repeats)
         holdout(model)

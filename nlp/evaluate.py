@@ -67,8 +67,9 @@ def score_report(truth: Sequence[str], predicted: Sequence[str]) -> ScoreReport:
     return ScoreReport(
         labels=tuple(labels),
         accuracy=float(accuracy_score(truth, predicted)),
-        macro_f1=float(f1_score(truth, predicted, labels=sorted(set(truth)), average="macro",
-                                zero_division=0)),
+        macro_f1=float(
+            f1_score(truth, predicted, labels=sorted(set(truth)), average="macro", zero_division=0)
+        ),
         precision=tuple(float(x) for x in p),
         recall=tuple(float(x) for x in r),
         f1=tuple(float(x) for x in f),

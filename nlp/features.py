@@ -104,9 +104,7 @@ def needs_words(features: Any) -> bool:
     )
 
 
-def fast_transform(
-    features: Any, docs: list[str], shared: dict[int, Any] | None = None
-) -> sp.csr_matrix:
+def fast_transform(features: Any, docs: list[str], shared: dict[int, Any] | None = None) -> sp.csr_matrix:
     """Transform of a fitted text_features() union, minus sklearn's per-call validation.
 
     Gives the same matrix as FeatureUnion.transform (a test checks it), in float64 and as one
@@ -144,9 +142,7 @@ def fast_transform(
     )
 
 
-def _tfidf_entries(
-    vectorizer: TfidfVectorizer, docs: list[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tfidf_entries(vectorizer: TfidfVectorizer, docs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, column, value) of every non-zero TF-IDF entry, computed as sklearn does."""
     index = _ngram_index(vectorizer)
     if index is not None:
@@ -156,9 +152,7 @@ def _tfidf_entries(
     return r, c, _weigh(vectorizer, r, c, v, len(docs))
 
 
-def _python_counts(
-    vectorizer: TfidfVectorizer, docs: list[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _python_counts(vectorizer: TfidfVectorizer, docs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     vocabulary = vectorizer.vocabulary_
     analyzer = vectorizer.analyzer
     row_ids: list[int] = []
@@ -171,12 +165,16 @@ def _python_counts(
         row_ids.extend([i] * len(tally))
         col_ids.extend(tally)
         counts.extend(tally.values())
-    return (np.asarray(row_ids, dtype=np.int64), np.asarray(col_ids, dtype=np.int64),
-            np.asarray(counts, dtype=np.float64))
+    return (
+        np.asarray(row_ids, dtype=np.int64),
+        np.asarray(col_ids, dtype=np.int64),
+        np.asarray(counts, dtype=np.float64),
+    )
 
 
-def _weigh(vectorizer: TfidfVectorizer, r: np.ndarray, c: np.ndarray, v: np.ndarray,
-           n_docs: int) -> np.ndarray:
+def _weigh(
+    vectorizer: TfidfVectorizer, r: np.ndarray, c: np.ndarray, v: np.ndarray, n_docs: int
+) -> np.ndarray:
     if vectorizer.binary:
         v[:] = 1.0
     if vectorizer.sublinear_tf:
@@ -200,8 +198,15 @@ class _NgramIndex:
     Python: the same counts as the analyzer + vocabulary lookup, several times faster.
     """
 
-    def __init__(self, units: dict[str, int], bits: int, keys: np.ndarray, columns: np.ndarray,
-                 ngram_range: tuple[int, int], split: Any) -> None:
+    def __init__(
+        self,
+        units: dict[str, int],
+        bits: int,
+        keys: np.ndarray,
+        columns: np.ndarray,
+        ngram_range: tuple[int, int],
+        split: Any,
+    ) -> None:
         self.units = units  # character or word -> id >= 1 (0: not in any vocabulary n-gram)
         self.bits = bits
         self.keys = keys  # sorted packed n-grams
@@ -214,8 +219,7 @@ class _NgramIndex:
         lookup = self.units.get
         ids_per_doc = [[lookup(u, 0) for u in self.split(doc)] for doc in docs]
         lengths = np.fromiter(map(len, ids_per_doc), dtype=np.int64, count=len(docs))
-        ids = np.fromiter((i for doc in ids_per_doc for i in doc), dtype=np.int64,
-                          count=int(lengths.sum()))
+        ids = np.fromiter((i for doc in ids_per_doc for i in doc), dtype=np.int64, count=int(lengths.sum()))
         return ids, lengths
 
     def counts(self, docs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -248,8 +252,7 @@ class _NgramIndex:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0)
         n_cols = len(self.columns) + 1
-        cells, counts = np.unique(np.concatenate(rows) * n_cols + np.concatenate(cols),
-                                  return_counts=True)
+        cells, counts = np.unique(np.concatenate(rows) * n_cols + np.concatenate(cols), return_counts=True)
         return cells // n_cols, cells % n_cols, counts.astype(np.float64)
 
 
@@ -309,7 +312,8 @@ def _build_index(vectorizer: TfidfVectorizer) -> _NgramIndex | None:
         return None
     keys = np.fromiter(
         (sum(units[u] << (bits * k) for k, u in enumerate(g)) for g in grams),
-        dtype=np.int64, count=len(grams),
+        dtype=np.int64,
+        count=len(grams),
     )
     columns = np.fromiter(grams.values(), dtype=np.int64, count=len(grams))
     order = np.argsort(keys)

@@ -124,8 +124,9 @@ class MessageClassifier:
         manifest = Manifest.from_json(manifest_path.read_text(encoding="utf-8"))
         saved = (manifest.versions or {}).get("scikit-learn")
         if saved and saved != sklearn.__version__:
-            logger.warning("model %s was saved with scikit-learn %s, running %s",
-                           model_dir, saved, sklearn.__version__)
+            logger.warning(
+                "model %s was saved with scikit-learn %s, running %s", model_dir, saved, sklearn.__version__
+            )
         heads = joblib.load(model_dir / HEADS_FILE)
         userdict = model_dir / USERDICT_FILE
         segmenter = Segmenter(
@@ -168,7 +169,9 @@ class MessageClassifier:
         return self._probabilities([normalize(t) for t in texts], heads)
 
     def _probabilities(
-        self, normalized: list[str], heads: Sequence[str] | None = None,
+        self,
+        normalized: list[str],
+        heads: Sequence[str] | None = None,
         docs: list[str] | None = None,
     ) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
         """Segments only if a wanted head reads words: character-only heads take the text as is."""

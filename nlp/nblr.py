@@ -18,9 +18,15 @@ class NBLogisticRegression(ClassifierMixin, BaseEstimator):
     sentiment and short-text topics; probabilities are the one-vs-rest ones renormalised.
     """
 
-    def __init__(self, C: float = 10.0, alpha: float = 1.0, binarize: bool = True,
-                 max_iter: int = 2000, random_state: int = 0,
-                 class_weight: str | None = None) -> None:
+    def __init__(
+        self,
+        C: float = 10.0,
+        alpha: float = 1.0,
+        binarize: bool = True,
+        max_iter: int = 2000,
+        random_state: int = 0,
+        class_weight: str | None = None,
+    ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.alpha = alpha
@@ -48,10 +54,10 @@ class NBLogisticRegression(ClassifierMixin, BaseEstimator):
             pos = self.alpha + np.asarray(counts[mask].sum(axis=0)).ravel()
             neg = self.alpha + np.asarray(counts[~mask].sum(axis=0)).ravel()
             ratio = np.log((pos / pos.sum()) / (neg / neg.sum()))
-            model = LogisticRegression(C=self.C, solver="liblinear", max_iter=self.max_iter,
-                                       random_state=self.random_state)
-            model.fit(l2_normalize(X.multiply(ratio).tocsr()), mask,
-                      sample_weight=self._weights(y))
+            model = LogisticRegression(
+                C=self.C, solver="liblinear", max_iter=self.max_iter, random_state=self.random_state
+            )
+            model.fit(l2_normalize(X.multiply(ratio).tocsr()), mask, sample_weight=self._weights(y))
             ratios.append(ratio)
             coefs.append(model.coef_.ravel())
             intercepts.append(model.intercept_[0])
@@ -121,8 +127,7 @@ class NBLRPlainLREnsemble(ClassifierMixin, BaseEstimator):
     ChnSentiCorp train: 0.9170 NB-LR, 0.9149 LR, 0.9196 both).
     """
 
-    def __init__(self, C: float = 10.0, random_state: int = 0,
-                 class_weight: str | None = None) -> None:
+    def __init__(self, C: float = 10.0, random_state: int = 0, class_weight: str | None = None) -> None:
         self.C = C
         self.random_state = random_state
         self.class_weight = class_weight
@@ -130,11 +135,16 @@ class NBLRPlainLREnsemble(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> NBLRPlainLREnsemble:
         """Fit both members on the same rows."""
         y = np.asarray(y)
-        self.nb_ = NBLogisticRegression(C=self.C, random_state=self.random_state,
-                                        class_weight=self.class_weight).fit(X, y)
-        self.lr_ = LogisticRegression(C=self.C, solver="liblinear", max_iter=2000,
-                                      random_state=self.random_state,
-                                      class_weight=self.class_weight)
+        self.nb_ = NBLogisticRegression(
+            C=self.C, random_state=self.random_state, class_weight=self.class_weight
+        ).fit(X, y)
+        self.lr_ = LogisticRegression(
+            C=self.C,
+            solver="liblinear",
+            max_iter=2000,
+            random_state=self.random_state,
+            class_weight=self.class_weight,
+        )
         if len(self.nb_.classes_) > 2:
             from sklearn.multiclass import OneVsRestClassifier
 

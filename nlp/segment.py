@@ -122,6 +122,7 @@ class Segmenter:
 
 def _no_cache_initialize(tokenizer: Any) -> Any:
     """jieba's initialize, made to never read or write a cache file (it would go to /tmp)."""
+
     def initialize(dictionary: str | None = None) -> None:
         with tokenizer.lock:
             if tokenizer.initialized:

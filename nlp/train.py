@@ -57,8 +57,7 @@ class TrainConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         """Inverse of as_dict, ignoring keys from other versions."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in ("word_ngrams", "char_ngrams", "char_only_heads", "char_only_ngrams",
-                    "balanced_heads"):
+        for key in ("word_ngrams", "char_ngrams", "char_only_heads", "char_only_ngrams", "balanced_heads"):
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)
@@ -80,12 +79,16 @@ def make_classifier(config: TrainConfig, n_min_class: int = 5, head: str = "") -
             LinearSVC(C=config.C / 10, random_state=SEED), cv=folds, method="sigmoid"
         )
     if name == "sgd":
-        sgd = SGDClassifier(loss="modified_huber", alpha=1e-4 / config.C, random_state=SEED,
-                            max_iter=50, tol=None)
+        sgd = SGDClassifier(
+            loss="modified_huber", alpha=1e-4 / config.C, random_state=SEED, max_iter=50, tol=None
+        )
         return CalibratedClassifierCV(sgd, cv=folds, method="sigmoid")
     if name == "cnb":
-        return CalibratedClassifierCV(ComplementNB(alpha=1.0 / config.C), cv=folds,
-                                      method="isotonic" if n_min_class >= 30 else "sigmoid")
+        return CalibratedClassifierCV(
+            ComplementNB(alpha=1.0 / config.C),
+            cv=folds,
+            method="isotonic" if n_min_class >= 30 else "sigmoid",
+        )
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
@@ -137,8 +140,9 @@ def char_only(config: TrainConfig) -> TrainConfig:
     return replace(config, word_ngrams=(0, 0), char_ngrams=config.char_only_ngrams)
 
 
-def _char_features(shared: FeatureUnion, docs: Sequence[str], config: TrainConfig,
-                   stopwords: Sequence[str]) -> FeatureUnion:
+def _char_features(
+    shared: FeatureUnion, docs: Sequence[str], config: TrainConfig, stopwords: Sequence[str]
+) -> FeatureUnion:
     """The char_only_heads extractor: the shared one's character part when it is the same
     (same n-grams, same documents, same min_df), so it is stored and computed only once."""
     chars = dict(shared.transformer_list).get("chars")

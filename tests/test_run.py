@@ -29,8 +29,6 @@ node_e2e = test_wechaty_e2e.node_e2e  # the session fixture that installs the No
 FAST = Timings(tick=0.2, probe=0.2, silence=30.0, backoff_first=0.1, backoff_max=0.8, login_timeout=WAIT)
 
 
-
-
 async def _kill(service: PuppetService) -> None:
     service.process.kill()  # the service goes away without a goodbye
     await asyncio.wait_for(service.process.wait(), WAIT)

@@ -44,12 +44,84 @@ BACK_TO_WORK = max(HOLIDAY) + 1
 
 # Relative weight of each hour of the day for the start of an everyday thread.
 HOURLY = {
-    "workday": (0.3, 0.12, 0.05, 0.03, 0.05, 0.25, 1.2, 3.6, 4.6, 3.8, 2.4, 2.0,
-                2.2, 1.3, 1.5, 1.5, 1.7, 2.2, 2.6, 3.6, 4.4, 3.9, 2.0, 0.7),
-    "weekend": (0.5, 0.2, 0.08, 0.04, 0.05, 0.15, 0.6, 1.8, 3.4, 4.2, 3.8, 2.8,
-                2.4, 1.6, 1.8, 2.0, 2.0, 2.3, 2.6, 3.6, 4.2, 3.8, 2.4, 1.0),
-    "holiday": (0.6, 0.25, 0.1, 0.04, 0.04, 0.1, 0.4, 1.4, 3.0, 4.0, 4.0, 3.0,
-                2.6, 1.8, 1.8, 2.0, 2.2, 2.6, 2.8, 3.8, 4.4, 4.0, 2.8, 1.2),
+    "workday": (
+        0.3,
+        0.12,
+        0.05,
+        0.03,
+        0.05,
+        0.25,
+        1.2,
+        3.6,
+        4.6,
+        3.8,
+        2.4,
+        2.0,
+        2.2,
+        1.3,
+        1.5,
+        1.5,
+        1.7,
+        2.2,
+        2.6,
+        3.6,
+        4.4,
+        3.9,
+        2.0,
+        0.7,
+    ),
+    "weekend": (
+        0.5,
+        0.2,
+        0.08,
+        0.04,
+        0.05,
+        0.15,
+        0.6,
+        1.8,
+        3.4,
+        4.2,
+        3.8,
+        2.8,
+        2.4,
+        1.6,
+        1.8,
+        2.0,
+        2.0,
+        2.3,
+        2.6,
+        3.6,
+        4.2,
+        3.8,
+        2.4,
+        1.0,
+    ),
+    "holiday": (
+        0.6,
+        0.25,
+        0.1,
+        0.04,
+        0.04,
+        0.1,
+        0.4,
+        1.4,
+        3.0,
+        4.0,
+        4.0,
+        3.0,
+        2.6,
+        1.8,
+        1.8,
+        2.0,
+        2.2,
+        2.6,
+        2.8,
+        3.8,
+        4.4,
+        4.0,
+        2.8,
+        1.2,
+    ),
 }
 # Everyday threads per group per day, for a group of average size.
 THREADS_PER_DAY = {"workday": 4.2, "weekend": 4.7, "holiday": 5.0}
@@ -58,18 +130,64 @@ FIRST_OF_OCTOBER_BOOST = 1.2
 # Which everyday thread starts, by part of the day.
 THREAD_WEIGHTS: dict[str, dict[str, float]] = {
     "night": {"night": 22, "chatter": 3, "ad": 1.5, "voice": 0.5, "recall": 0.5},
-    "morning": {"morning": 30, "chatter": 14, "weather": 9, "staff_notice": 4, "qa": 6,
-                "bot_question": 2.2, "petition": 4.5, "bot_petition": 2.4, "link": 4,
-                "voice": 2, "photo": 2, "ad": 1, "recall": 0.6, "praise": 1.4,
-                "suggestion": 1.2, "property_notice": 1.5},
-    "day": {"chatter": 28, "weather": 4, "food": 6, "photo": 5, "staff_notice": 6,
-            "property_notice": 3, "qa": 8, "bot_question": 3, "petition": 5.5,
-            "bot_petition": 2.6, "suggestion": 2, "praise": 2, "ad": 1.6, "link": 4,
-            "miniprogram": 2.2, "voice": 2, "secondhand": 2.2, "recall": 0.8},
-    "evening": {"evening": 9, "chatter": 30, "weather": 3, "food": 9, "photo": 6,
-                "staff_notice": 2, "qa": 8, "bot_question": 3, "petition": 5.5,
-                "bot_petition": 2.6, "suggestion": 2, "praise": 2.2, "ad": 1.2, "link": 4,
-                "miniprogram": 2, "voice": 1.6, "secondhand": 2, "recall": 0.8},
+    "morning": {
+        "morning": 30,
+        "chatter": 14,
+        "weather": 9,
+        "staff_notice": 4,
+        "qa": 6,
+        "bot_question": 2.2,
+        "petition": 4.5,
+        "bot_petition": 2.4,
+        "link": 4,
+        "voice": 2,
+        "photo": 2,
+        "ad": 1,
+        "recall": 0.6,
+        "praise": 1.4,
+        "suggestion": 1.2,
+        "property_notice": 1.5,
+    },
+    "day": {
+        "chatter": 28,
+        "weather": 4,
+        "food": 6,
+        "photo": 5,
+        "staff_notice": 6,
+        "property_notice": 3,
+        "qa": 8,
+        "bot_question": 3,
+        "petition": 5.5,
+        "bot_petition": 2.6,
+        "suggestion": 2,
+        "praise": 2,
+        "ad": 1.6,
+        "link": 4,
+        "miniprogram": 2.2,
+        "voice": 2,
+        "secondhand": 2.2,
+        "recall": 0.8,
+    },
+    "evening": {
+        "evening": 9,
+        "chatter": 30,
+        "weather": 3,
+        "food": 9,
+        "photo": 6,
+        "staff_notice": 2,
+        "qa": 8,
+        "bot_question": 3,
+        "petition": 5.5,
+        "bot_petition": 2.6,
+        "suggestion": 2,
+        "praise": 2.2,
+        "ad": 1.2,
+        "link": 4,
+        "miniprogram": 2,
+        "voice": 1.6,
+        "secondhand": 2,
+        "recall": 0.8,
+    },
 }
 # Added to the weights above on days of a kind (not at night).
 EXTRA_WEIGHTS: dict[str, dict[str, float]] = {
@@ -82,8 +200,10 @@ QUIET_DAY_NOTICES = 0.3  # share of staff notices left on weekends and holidays
 MINIPROGRAMS_BY_STAFF = ("报名", "登记", "问卷", "投票", "招募", "义诊")
 ADVERTISER_NAMES = re.compile(r"维修|烘焙|总$")
 # nicknames that say "older woman", for scenes where staff call the resident 阿姨
-OLDER_WOMAN = re.compile(r"阿姨|奶奶|外婆|大姐|秀英|桂英|玉兰|淑芬|凤英|秀兰|美华|翠萍|金凤|素珍|"
-                         r"丽华|月娥|桂芳|巧云|兰芳|玉珍")
+OLDER_WOMAN = re.compile(
+    r"阿姨|奶奶|外婆|大姐|秀英|桂英|玉兰|淑芬|凤英|秀兰|美华|翠萍|金凤|素珍|"
+    r"丽华|月娥|桂芳|巧云|兰芳|玉珍"
+)
 LEAVERS = 5  # residents who leave a group during the month (moved away)
 
 T = TypeVar("T")
@@ -140,9 +260,18 @@ class Message:
     source: str  # the pool or scene it came from, for --stats
 
 
-ROLES = {"居民": "resident", "社工": "social worker", "网格员": "grid worker", "领导": "leader",
-         "管理员": "admin", "resident": "resident", "social_worker": "social worker",
-         "grid_worker": "grid worker", "leader": "leader", "admin": "admin"}
+ROLES = {
+    "居民": "resident",
+    "社工": "social worker",
+    "网格员": "grid worker",
+    "领导": "leader",
+    "管理员": "admin",
+    "resident": "resident",
+    "social_worker": "social worker",
+    "grid_worker": "grid worker",
+    "leader": "leader",
+    "admin": "admin",
+}
 
 
 def load_groups(registry: dict[str, Any]) -> dict[str, Group]:
@@ -156,14 +285,14 @@ def load_groups(registry: dict[str, Any]) -> dict[str, Group]:
     return groups
 
 
-def load_people(registry: dict[str, Any], groups: dict[str, Group],
-                rng: random.Random) -> dict[str, Person]:
+def load_people(registry: dict[str, Any], groups: dict[str, Group], rng: random.Random) -> dict[str, Person]:
     """People by id, each placed in its groups: residents with a household as residents, the
     household-less resident of a community as its property desk, and the staff."""
     people = {}
     for p in registry["people"]:
-        person = Person(p["id"], p["name"], ROLES[p["role"]], p.get("household"),
-                        list(p.get("groups", [])), p.get("grid"))
+        person = Person(
+            p["id"], p["name"], ROLES[p["role"]], p.get("household"), list(p.get("groups", [])), p.get("grid")
+        )
         people[person.id] = person
         for gid in person.groups:
             g = groups[gid]
@@ -284,20 +413,31 @@ class Month:
         return sorted(kept, key=lambda m: (m.at, m.group))
 
     # ---- people ------------------------------------------------------------------------
-    def resident(self, group: Group, at: datetime, avoid: Collection[str] = (), *,
-                 needs: str | None = None, near: int | None = None) -> Person:
+    def resident(
+        self,
+        group: Group,
+        at: datetime,
+        avoid: Collection[str] = (),
+        *,
+        needs: str | None = None,
+        near: int | None = None,
+    ) -> Person:
         """A resident present in the group at that time; talkative ones and, when asked, those
         living in building `near` are likelier."""
         present = [p for p in group.residents if p.present(group.id, at)]
-        pool = [p for p in present if p.id not in avoid and p.id not in self.removed
-                and fits_needs(p, needs)] or present
-        weights = [p.weight * (8 if near is not None and p.building() == near else 1)
-                   for p in pool]
+        pool = [
+            p for p in present if p.id not in avoid and p.id not in self.removed and fits_needs(p, needs)
+        ] or present
+        weights = [p.weight * (8 if near is not None and p.building() == near else 1) for p in pool]
         return self.rng.choices(pool, weights=weights)[0]
 
     def staff(self, group: Group, role: str) -> Person:
-        person = {"grid worker": group.grid_worker, "social worker": group.social_worker,
-                  "property": group.property, "admin": self.admin}[role]
+        person = {
+            "grid worker": group.grid_worker,
+            "social worker": group.social_worker,
+            "property": group.property,
+            "admin": self.admin,
+        }[role]
         if person is None:
             raise SystemExit(f"{group.id} has no {role} in the registry")
         return person
@@ -306,8 +446,13 @@ class Month:
         """Someone not in the registry, who will join the group."""
         self.newcomers += 1
         door = f"{self.rng.randint(2, 18)}{self.rng.randint(1, 4):02d}"
-        person = Person(f"wxid_new{self.newcomers:03d}", "", "resident",
-                        f"{self.rng.choice(group.buildings)}-{door}", [group.id])
+        person = Person(
+            f"wxid_new{self.newcomers:03d}",
+            "",
+            "resident",
+            f"{self.rng.choice(group.buildings)}-{door}",
+            [group.id],
+        )
         template = self.newcomer_names[(self.newcomers - 1) % len(self.newcomer_names)]
         person.name = self.fill(template, group, person, [])
         self.people[person.id] = person
@@ -328,20 +473,25 @@ class Month:
         usable = [i for i in items if isinstance(i, str) or fits(i, at)] or items
         return self.fresh([i if isinstance(i, str) else i["text"] for i in usable], str)
 
-    def fill(self, text: str, group: Group, about: Person, mentions: list[str],
-             unit: int | None = None) -> str:
+    def fill(
+        self, text: str, group: Group, about: Person, mentions: list[str], unit: int | None = None
+    ) -> str:
         """The text with its placeholders filled for `about` (the one the text is about)."""
         rng = self.rng
         building = about.building() or rng.choice(group.buildings)
         door = about.door() or f"{rng.randint(2, 6)}0{rng.randint(1, 2)}"
         others = [b for b in group.buildings if b != building] or group.buildings
         values = {
-            "bld": str(building), "room": door, "floor": door[:-2],
-            "oroom": door[:-2] + rng.choice([f"0{n}" for n in range(1, 5)
-                                             if f"0{n}" != door[-2:]]),
-            "unit": str(unit or rng.randint(1, 3)), "obld": str(rng.choice(others)),
-            "word": group.word, "community": group.community_name,
-            "gw": short_name(group.grid_worker), "sw": short_name(group.social_worker),
+            "bld": str(building),
+            "room": door,
+            "floor": door[:-2],
+            "oroom": door[:-2] + rng.choice([f"0{n}" for n in range(1, 5) if f"0{n}" != door[-2:]]),
+            "unit": str(unit or rng.randint(1, 3)),
+            "obld": str(rng.choice(others)),
+            "word": group.word,
+            "community": group.community_name,
+            "gw": short_name(group.grid_worker),
+            "sw": short_name(group.social_worker),
             "wy": group.property.name if group.property else "物业",
             "phone": "1" + rng.choice("3589") + "".join(rng.choices("0123456789", k=9)),
             "plate": "苏A" + "".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", k=5)),
@@ -358,8 +508,18 @@ class Month:
         text = re.sub(r"\{@(gw|sw|wy)\}", at_mention, text)
         return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], m[0]), text)
 
-    def say(self, at: datetime, group: Group, sender: Person, text: str, *, kind: str = "text",
-            source: str = "", about: Person | None = None, unit: int | None = None) -> None:
+    def say(
+        self,
+        at: datetime,
+        group: Group,
+        sender: Person,
+        text: str,
+        *,
+        kind: str = "text",
+        source: str = "",
+        about: Person | None = None,
+        unit: int | None = None,
+    ) -> None:
         mentions: list[str] = []
         text = self.fill(text, group, about or sender, mentions, unit)
         if text.startswith("@" + BOT_NAME):
@@ -388,11 +548,16 @@ class Month:
             return [clock(date.fromisoformat(str(when["date"])), hh, mm)]
         reach = max(int(s.get("day", 0)) for s in scene["steps"])
         wanted = when.get("days", "any")
-        days = [d for d in (FIRST_DAY + timedelta(n) for n in range(DAYS - reach))
-                if wanted == "any" or day_kind(d) == wanted]
+        days = [
+            d
+            for d in (FIRST_DAY + timedelta(n) for n in range(DAYS - reach))
+            if wanted == "any" or day_kind(d) == wanted
+        ]
         lo, hi = _range(str(when.get("hours", "8-21")))
-        return [clock(day, self.rng.randint(lo, hi - 1), self.rng.randint(0, 59))
-                for day in sorted(self.rng.sample(days, int(when.get("count", 1))))]
+        return [
+            clock(day, self.rng.randint(lo, hi - 1), self.rng.randint(0, 59))
+            for day in sorted(self.rng.sample(days, int(when.get("count", 1))))
+        ]
 
     def cast(self, scene: dict[str, Any], group: Group, start: datetime) -> dict[str, Person]:
         """The fixed roles of a scene: its resident, a neighbour, a newcomer."""
@@ -403,8 +568,7 @@ class Month:
             cast["resident"] = self.resident(group, start, needs=scene.get("needs"))
         if "neighbour" in roles:
             # someone removed from the group must not have spoken in scenes played before
-            avoid = {p.id for p in cast.values()} | (self.in_scenes if "neighbour" in leaving
-                                                     else set())
+            avoid = {p.id for p in cast.values()} | (self.in_scenes if "neighbour" in leaving else set())
             near = cast["resident"].building() if scene.get("near") and cast else None
             cast["neighbour"] = self.resident(group, start, avoid, near=near)
         if "newcomer" in roles:
@@ -436,8 +600,9 @@ class Month:
                 else:
                     text, about = step.get("text", ""), cast.get("resident", speaker)
                 kind = step.get("kind", "text")
-                self.say(at, group, speaker, text, kind=kind, source="scene:" + scene["id"],
-                         about=about, unit=unit)
+                self.say(
+                    at, group, speaker, text, kind=kind, source="scene:" + scene["id"], about=about, unit=unit
+                )
                 if kind == "join":
                     speaker.joined = at
                 elif kind == "leave":
@@ -451,7 +616,8 @@ class Month:
         if "day" in step:
             hh, mm = _range(str(step["at"]).replace(":", "-"))
             return clock(at.date() + timedelta(int(step["day"])), hh, mm) + timedelta(
-                seconds=rng.randint(0, 240))
+                seconds=rng.randint(0, 240)
+            )
         if first:
             return at + timedelta(seconds=rng.randint(0, 90))
         wait = minutes(rng, step.get("after"), rng.uniform(1, 6))
@@ -459,17 +625,22 @@ class Month:
 
     # ---- everyday life -----------------------------------------------------------------
     def everyday_residents(self) -> list[Person]:
-        return sorted((p for g in self.groups.values() for p in g.residents
-                       if p.id not in self.in_scenes and p.id not in self.removed
-                       and p.joined is None), key=lambda p: p.id)
+        return sorted(
+            (
+                p
+                for g in self.groups.values()
+                for p in g.residents
+                if p.id not in self.in_scenes and p.id not in self.removed and p.joined is None
+            ),
+            key=lambda p: p.id,
+        )
 
     def choose_leavers(self) -> None:
         """A handful of residents leave a group (moved away) and say nothing there afterwards."""
         for person in self.rng.sample(self.everyday_residents(), LEAVERS):
             gid = person.groups[0]
             day = FIRST_DAY + timedelta(self.rng.randint(9, 29))
-            at = clock(day, self.rng.randint(8, 21), self.rng.randint(0, 59),
-                       self.rng.randint(0, 59))
+            at = clock(day, self.rng.randint(8, 21), self.rng.randint(0, 59), self.rng.randint(0, 59))
             person.left[gid] = at
             self.say(at, self.groups[gid], person, "", kind="leave", source="leave")
 
@@ -539,15 +710,29 @@ class Thread:
         self.talked.add(person.id)
         return person
 
-    def post(self, sender: Person, text: str, kind: str, source: str, *,
-             about: Person | None = None, unit: int | None = None) -> None:
+    def post(
+        self,
+        sender: Person,
+        text: str,
+        kind: str,
+        source: str,
+        *,
+        about: Person | None = None,
+        unit: int | None = None,
+    ) -> None:
         if not sender.present(self.group.id, self.at):
             return  # left the group before the thread got this far
-        self.month.say(self.at, self.group, sender, text, kind=kind, source=source, about=about,
-                       unit=unit)
+        self.month.say(self.at, self.group, sender, text, kind=kind, source=source, about=about, unit=unit)
 
-    def line(self, sender: Person, pool: str, kind: str = "text", *,
-             about: Person | None = None, unit: int | None = None) -> None:
+    def line(
+        self,
+        sender: Person,
+        pool: str,
+        kind: str = "text",
+        *,
+        about: Person | None = None,
+        unit: int | None = None,
+    ) -> None:
         self.post(sender, self.month.pick(pool, self.at), kind, pool, about=about, unit=unit)
 
     def image(self, sender: Person) -> None:
@@ -581,8 +766,7 @@ class Thread:
             text = step["text"]
             if i == 0 and source == "qa" and self.rng.random() < 0.15:
                 text = "{@sw} " + text
-            self.post(speaker, text, "text", source if i == 0 else source + "_answer",
-                      about=self.opener)
+            self.post(speaker, text, "text", source if i == 0 else source + "_answer", about=self.opener)
 
 
 # ---- everyday thread kinds: each plays one thread ------------------------------------------
@@ -624,8 +808,11 @@ def photo(t: Thread, kind: str) -> None:
 
 
 def notice(t: Thread, kind: str) -> None:
-    role = "property" if kind == "property_notice" else t.rng.choice(
-        ("social worker", "social worker", "grid worker"))
+    role = (
+        "property"
+        if kind == "property_notice"
+        else t.rng.choice(("social worker", "social worker", "grid worker"))
+    )
     staff = t.month.staff(t.group, role)
     t.line(staff, kind)
     if kind == "staff_notice" and t.rng.random() < 0.2:
@@ -651,9 +838,11 @@ def petition(t: Thread, kind: str) -> None:
     rng, person, unit = t.rng, t.opener, t.rng.randint(1, 3)
     if kind == "petition":
         kind = rng.choice(("petition_fix", "petition_conduct"))
-    ack, thanks = {"petition_fix": ("staff_ack_fix", "fixed_thanks"),
-                   "petition_conduct": ("staff_ack_conduct", "settled_thanks"),
-                   "bot_petition": ("staff_ack", "thanks_generic")}[kind]
+    ack, thanks = {
+        "petition_fix": ("staff_ack_fix", "fixed_thanks"),
+        "petition_conduct": ("staff_ack_conduct", "settled_thanks"),
+        "bot_petition": ("staff_ack", "thanks_generic"),
+    }[kind]
     t.line(person, kind, unit=unit)
     if rng.random() < 0.25:
         t.wait(0.2, 2)
@@ -671,8 +860,7 @@ def petition(t: Thread, kind: str) -> None:
     t.line(handler, ack, about=person)
     if rng.random() < 0.5:
         return
-    t.at = clock(t.at.date() + timedelta(1), rng.randint(7, 20), rng.randint(0, 59),
-                 rng.randint(0, 59))
+    t.at = clock(t.at.date() + timedelta(1), rng.randint(7, 20), rng.randint(0, 59), rng.randint(0, 59))
     t.line(person, thanks, about=person)
     if rng.random() < 0.35:
         t.wait(1, 30)
@@ -685,8 +873,9 @@ def opinion(t: Thread, kind: str) -> None:
 
 
 def advert(t: Thread, kind: str) -> None:
-    poster = [p for p in t.month.advertisers if t.group.id in p.groups
-              and p.present(t.group.id, t.at)] or [t.opener]
+    poster = [p for p in t.month.advertisers if t.group.id in p.groups and p.present(t.group.id, t.at)] or [
+        t.opener
+    ]
     t.line(t.rng.choice(poster), "ad")
     if t.rng.random() < 0.4:
         warner = t.rng.choice((t.other(), t.other(), t.month.staff(t.group, "social worker")))
@@ -744,14 +933,31 @@ def night(t: Thread, kind: str) -> None:
 
 
 PLAYERS: dict[str, Callable[[Thread, str], None]] = {
-    "morning": greeting, "evening": greeting,
-    "chatter": chatter, "weather": chatter, "holiday": chatter, "weekend": chatter,
-    "workday_back": chatter, "makeup_day": chatter,
-    "food": food, "photo": photo, "staff_notice": notice, "property_notice": notice,
-    "qa": question, "bot_question": bot_question, "petition": petition,
-    "bot_petition": petition, "suggestion": opinion, "praise": opinion, "ad": advert,
-    "link": link, "miniprogram": miniprogram, "voice": voice, "secondhand": secondhand,
-    "recall": recall, "night": night,
+    "morning": greeting,
+    "evening": greeting,
+    "chatter": chatter,
+    "weather": chatter,
+    "holiday": chatter,
+    "weekend": chatter,
+    "workday_back": chatter,
+    "makeup_day": chatter,
+    "food": food,
+    "photo": photo,
+    "staff_notice": notice,
+    "property_notice": notice,
+    "qa": question,
+    "bot_question": bot_question,
+    "petition": petition,
+    "bot_petition": petition,
+    "suggestion": opinion,
+    "praise": opinion,
+    "ad": advert,
+    "link": link,
+    "miniprogram": miniprogram,
+    "voice": voice,
+    "secondhand": secondhand,
+    "recall": recall,
+    "night": night,
 }
 
 
@@ -759,8 +965,12 @@ def write(messages: list[Message], out: Path) -> None:
     lines = []
     for n, m in enumerate(messages, 1):
         record: dict[str, Any] = {
-            "at": m.at.isoformat(timespec="seconds"), "group": m.group, "from": m.sender.id,
-            "name": m.sender.name, "text": m.text, "id": f"qx202610-{n:05d}",
+            "at": m.at.isoformat(timespec="seconds"),
+            "group": m.group,
+            "from": m.sender.id,
+            "name": m.sender.name,
+            "text": m.text,
+            "id": f"qx202610-{n:05d}",
         }
         if m.kind != "text":
             record["kind"] = m.kind
