@@ -5,11 +5,11 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test bench lint install
 
-$(VENV)/.installed: pyproject.toml e2e/package-lock.json
+$(VENV)/.installed: pyproject.toml tests/e2e/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,wechat]'
-	cd e2e && npm ci --no-audit --no-fund --loglevel=error
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m pip install -q -e '.[fast]' || echo "jieba_fast did not build: using plain jieba (slower, same results)"
 	$(BIN)/xiaoqi setup
 	touch $@

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -13,20 +13,28 @@ from sqlmodel import Session
 from bot import replies
 from bot.router import Context, ParsedCommand, Router
 from bot.values import Incoming, MessageKind, Outgoing
+from consult.jobs import ConsultationJob, Summariser
 from groups.messages import Message, capture_message
 from groups.models import ChatGroup, Person
 from nlp import Labels, MessageClassifier
 from tickets.lifecycle import Desk, TicketAlertsJob
 from tickets.policy import TicketPolicy
 from tickets.workdays import WorkCalendar
+from xiaoqi import leases
 from xiaoqi.db import make_engine, migrate, session_scope
 from xiaoqi.errors import XiaoqiError
+from xiaoqi.leases import hold
+from xiaoqi.outbox import Outbox
+from xiaoqi.outgoing import Priority
 from xiaoqi.scheduling import SCHEDULE_CHANGED, Job, next_run
 from xiaoqi.settings import Settings
 
 log = logging.getLogger(__name__)
 CLASSIFIED_KINDS = frozenset({MessageKind.TEXT})
 RECHECK = timedelta(seconds=60)
+SCHEDULER_LEASE = "scheduler"
+LEASE_TTL = timedelta(seconds=90)  # `xiaoqi run` renews it every tick (30 s)
+EMERGENCY = "紧急"
 
 
 @dataclass
@@ -39,23 +47,52 @@ class App:
     desk: Desk
     jobs: Sequence[Job] = ()
     classifier: MessageClassifier | None = None
+    outbox: Outbox = field(init=False)
+    live_delivery: bool = False  # True under `xiaoqi run`: released messages are claimed until settled
     clock: datetime | None = field(default=None, init=False)
     _baseline: datetime | None = field(default=None, init=False)
     _quiet_until: datetime | None = field(default=None, init=False)
 
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.settings.account, self.settings.send_limits)
+
     def advance(self, now: datetime) -> list[Outgoing]:
-        """Move the clock to `now`, running everything due by then in time order."""
+        """Move the clock to `now`: run everything due by then in time order, send what may be sent."""
         if self._baseline is None:
             self._baseline = now
         if self.clock is not None and now <= self.clock:
             return []
         self.clock = now
-        if self._quiet_until is not None and now < self._quiet_until:
+        if self._quiet_until is None or now >= self._quiet_until:
+            self._run_jobs(now)
+        return self.deliver(now)
+
+    def deliver(self, now: datetime) -> list[Outgoing]:
+        """The queued messages the send limits allow by `now` (live: claimed; settle them once sent)."""
+        if not self.outbox.may_release(now):
             return []
-        sent: list[Outgoing] = []
+        with session_scope(self.engine) as session:
+            return self.outbox.release(session, now, live=self.live_delivery)
+
+    def settle(self, sent: Sequence[int], failed: Sequence[tuple[int, str]]) -> None:
+        """The transport reports which claimed messages went out and which failed."""
+        with session_scope(self.engine) as session:
+            self.outbox.settle(session, sent, failed, self.clock or datetime.now(UTC))
+
+    def close(self) -> None:
+        """Give up this process's leases (scheduler, sending) so that another process takes over at once."""
+        with session_scope(self.engine) as session:
+            for name in (SCHEDULER_LEASE, f"send:{self.settings.account}"):
+                leases.release(session, name, self.outbox.holder)
+
+    def _run_jobs(self, now: datetime) -> None:
+        assert self._baseline is not None
         failed: set[str] = set()
         while True:
             with session_scope(self.engine) as session:
+                if not self.jobs or not hold(session, SCHEDULER_LEASE, self.outbox.holder, now, LEASE_TTL):
+                    self._quiet_until = now + RECHECK  # another process runs the jobs; try again later
+                    return
                 jobs = [job for job in self.jobs if job.name not in failed]
                 due, earliest = next_run(session, jobs, self._baseline, now)
                 if due is None:
@@ -63,16 +100,16 @@ class App:
                     # forgets this); other processes' changes are seen within RECHECK of clock time
                     horizon = now + RECHECK
                     self._quiet_until = min(earliest, horizon) if earliest is not None else horizon
-                    return sent
+                    return
                 at, job = due
                 try:
                     with session.begin_nested():
                         produced = job.run(session, at)
+                        outgoing = [out for out in produced if isinstance(out, Outgoing)]
+                        self.outbox.enqueue(session, outgoing, at=at, priority=Priority.ALERT)
                 except Exception:
                     log.exception("scheduled job %s failed at %s", job.name, at.isoformat())
                     failed.add(job.name)
-                    continue
-            sent.extend(_stamp(produced, at))
 
     def classify(self, texts: Sequence[str]) -> list[Labels | None]:
         if self.classifier is None or not texts:
@@ -83,6 +120,8 @@ class App:
         """Capture, label and answer one event; one bad message never stops the bot."""
         sent = self.advance(incoming.at)
         with session_scope(self.engine) as session:
+            if incoming.group_id is not None and not self._serves(session, incoming.group_id):
+                return sent  # another bot account in this group serves it
             captured = capture_message(
                 session,
                 platform_id=incoming.message_id,
@@ -110,10 +149,25 @@ class App:
                 message.intent, message.category = labels.intent, labels.category
                 message.sentiment, message.confidence = labels.sentiment, labels.confidence
             answer = self._dispatch(session, incoming, message, sender, group, parsed, labels)
+            # the answer is queued in the same transaction that marks the message handled: a crash
+            # before the commit handles the message again when it is redelivered, one after it sends
+            urgent = labels is not None and labels.intent == EMERGENCY
+            self.outbox.enqueue(
+                session,
+                _stamp(answer, incoming.at),
+                at=incoming.at,
+                priority=Priority.URGENT if urgent else Priority.REPLY,
+                replying_to=incoming.sender_id if incoming.is_private else None,
+            )
             message.handled_at = incoming.at
             if session.info.pop(SCHEDULE_CHANGED, False):
                 self._quiet_until = None
-        return sent + _stamp(answer, incoming.at)
+            released = self.outbox.release(session, incoming.at, live=self.live_delivery)
+        return sent + released
+
+    def _serves(self, session: Session, group_id: str) -> bool:
+        group = session.get(ChatGroup, group_id)
+        return group is None or group.account is None or group.account == self.settings.account
 
     def _dispatch(
         self,
@@ -165,11 +219,14 @@ def create_app(
         TicketPolicy.load(settings.data_dir / "tickets" / "policy.yaml"),
         WorkCalendar.load(settings.data_dir / "calendar"),
     )
+    if jobs is None:
+        summariser = Summariser(settings.data_dir / "nlp" / "userdict.txt", settings.cache_dir)
+        jobs = [TicketAlertsJob(desk), ConsultationJob(summariser, settings.files_path)]
     return App(
         settings=settings,
         engine=engine,
         router=router or build_router(),
         desk=desk,
-        jobs=[TicketAlertsJob(desk)] if jobs is None else jobs,
+        jobs=jobs,
         classifier=classifier,
     )

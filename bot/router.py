@@ -28,6 +28,13 @@ COMMAND_PREFIXES = ("#", "＃", "/")
 _MENTION_SPACE = re.compile(r"^[\s\u2005\u00a0]+")
 
 
+class _Silent:
+    """A message handler's way to say: this message was mine, and there is nothing to answer."""
+
+
+SILENT = _Silent()
+
+
 class UsageError(XiaoqiError):
     """The command was called wrongly; the router answers with its usage line."""
 
@@ -60,6 +67,7 @@ class Command:
     usage: str
     summary: str
     handler: Handler
+    listed: bool = True  # shown by #帮助
 
 
 @dataclass(frozen=True)
@@ -116,9 +124,10 @@ class Router:
         usage: str,
         summary: str,
         roles: Iterable[Role] = ALL_ROLES,
+        listed: bool = True,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            cmd = Command(tuple(names), frozenset(roles), usage, summary, handler)
+            cmd = Command(tuple(names), frozenset(roles), usage, summary, handler, listed)
             for name in names:
                 if name in self.commands:
                     raise ValueError(f"command name {name!r} declared twice")
@@ -145,6 +154,15 @@ class Router:
     def unique_commands(self) -> list[Command]:
         return list({id(c): c for c in self.commands.values()}.values())
 
+    @staticmethod
+    def without_bot_mention(text: str, bot_id: str, bot_name: str) -> str:
+        """The text without a leading @小棲 (how residents address the bot in a group)."""
+        stripped = text.strip()
+        for prefix in (f"@{bot_name}", f"@{bot_id}"):
+            if stripped.startswith(prefix):
+                return _MENTION_SPACE.sub("", stripped[len(prefix) :]).strip() or text
+        return text
+
     def parse(self, message: Incoming, bot_id: str, bot_name: str) -> ParsedCommand | None:
         """A command is '#名称 参数', or a command word right after @小棲 or in a private chat."""
         text = message.text.strip()
@@ -159,9 +177,10 @@ class Router:
             text = text[1:].lstrip()
         elif not addressed:
             return None
-        name, _, args = text.partition(" ")
-        if not name:
+        pieces = text.split(None, 1)  # any whitespace: a multi-line command's first line may be its name
+        if not pieces:
             return None
+        name, args = pieces[0], pieces[1] if len(pieces) > 1 else ""
         name, args = name.strip(), args.strip()
         if name.lower() in self.commands:
             name = name.lower()
@@ -198,10 +217,17 @@ class Router:
         """Offer the message to each handler in order; the first that answers wins."""
         for entry in self.message_handlers:
             if ctx.message.kind in entry.kinds:
-                result = _as_outgoing(ctx, _call(entry.handler, ctx))
+                raw = _call(entry.handler, ctx)
+                if raw is SILENT:
+                    return []  # taken care of, nothing to say
+                result = _as_outgoing(ctx, raw)
                 if result:
                     return result
         return []
 
     def help_lines(self, role: Role) -> Sequence[str]:
-        return [f"#{cmd.names[0]}：{cmd.summary}" for cmd in self.unique_commands() if role in cmd.roles]
+        return [
+            f"#{cmd.names[0]}：{cmd.summary}"
+            for cmd in self.unique_commands()
+            if role in cmd.roles and cmd.listed
+        ]

@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from bot.app import App
@@ -110,7 +110,7 @@ def output_record(out: Outgoing) -> dict[str, Any]:
         "to": out.to_id,
         "text": out.text,
         "mentions": list(out.mentions),
-    }
+    } | ({"file": out.file_path} if out.file_path else {})
 
 
 @dataclass
@@ -144,6 +144,15 @@ def replay(
                 emit(app.handle(event, next(labels) if event.kind is MessageKind.TEXT else None))
 
 
+def drain(app: App, emit: Callable[[list[Outgoing]], None], horizon: timedelta = timedelta(days=1)) -> None:
+    """Let simulated time pass until the send queue is empty (the tail of a rate-limited burst)."""
+    if app.clock is None:
+        return
+    start = app.clock
+    while (at := app.outbox.next_send_at()) is not None and at - start <= horizon:
+        emit(app.advance(max(at, app.clock + timedelta(microseconds=1))))
+
+
 def run_simulation(app: App, lines: Iterable[str], out: TextIO, errors: TextIO) -> SimulationResult:
     """Replay events in file order; due work runs before the event that passes its time."""
     result = SimulationResult()
@@ -167,5 +176,6 @@ def run_simulation(app: App, lines: Iterable[str], out: TextIO, errors: TextIO) 
         result.sent += len(produced)
 
     replay(app, events(), emit)
+    drain(app, emit)
     out.flush()
     return result

@@ -68,6 +68,7 @@ class ChatGroup(SQLModel, table=True):
     community_id: str | None = Field(default=None, foreign_key="community.id", index=True)
     grid_id: str | None = Field(default=None, foreign_key="grid.id")
     registered: bool = True
+    account: str | None = None  # the bot account that serves it; None: whichever account is in it
 
 
 class Department(SQLModel, table=True):

@@ -69,6 +69,12 @@ class GroupSpec(_Strict):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     grid: str | None = None
+    account: str | None = None
+
+
+class AccountSpec(_Strict):
+    id: str = Field(min_length=1)
+    name: str = ""
 
 
 class GridSpec(_Strict):
@@ -126,6 +132,7 @@ class DistrictSpec(_Strict):
 
 class RegistrySpec(_Strict):
     district: DistrictSpec
+    accounts: list[AccountSpec] = []
     routing: dict[str, RouteSpec] = {}
     departments: list[DepartmentSpec] = []
     streets: list[StreetSpec] = Field(min_length=1)
@@ -218,6 +225,11 @@ def _cross_check(spec: RegistrySpec) -> tuple[Path_, str] | None:
     }
     grid_community: dict[str, str] = {}
     group_community: dict[str, str] = {}
+    accounts: set[str] = set()
+    for a_i, account in enumerate(spec.accounts):
+        if account.id in accounts:
+            return ("accounts", a_i, "id"), f"账号 id “{account.id}” 重复"
+        accounts.add(account.id)
     for s_i, street in enumerate(spec.streets):
         if street.id in seen["street"]:
             return ("streets", s_i, "id"), f"街道 id “{street.id}” 重复"
@@ -239,6 +251,14 @@ def _cross_check(spec: RegistrySpec) -> tuple[Path_, str] | None:
                 group_community[group.id] = community.id
                 if group.grid is not None and grid_community.get(group.grid) != community.id:
                     return (*where, "groups", g_i, "grid"), f"网格“{group.grid}”不在社区“{community.id}”里"
+                if group.account is not None and group.account not in accounts:
+                    known = "、".join(sorted(accounts)) or "（没有，请先在 accounts 里登记）"
+                    return (
+                        *where,
+                        "groups",
+                        g_i,
+                        "account",
+                    ), f"没有登记账号“{group.account}”，已登记：{known}"
             problem = _check_routes(community.routing, (*where, "routing"), spec)
             if problem:
                 return problem
@@ -313,7 +333,13 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
             for group in community.groups:
                 groups += 1
                 session.merge(
-                    ChatGroup(id=group.id, name=group.name, community_id=community.id, grid_id=group.grid)
+                    ChatGroup(
+                        id=group.id,
+                        name=group.name,
+                        community_id=community.id,
+                        grid_id=group.grid,
+                        account=group.account,
+                    )
                 )
     session.flush()
     session.exec(delete(RoutingRule))  # type: ignore[call-overload]

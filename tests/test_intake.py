@@ -126,3 +126,21 @@ def test_a_vague_echo_joins_the_thread_but_never_opens_a_ticket_by_itself(smart_
     assert to(out, "wxid_r1")[0].startswith("收到！您反映的“5栋的电梯又停了")
     assert to(out, "wxid_new")[0].startswith("这个问题已有邻居反映过，是1号工单（现在2位居民反映）")
     assert len(_tickets(smart_app)) == 1
+
+
+def test_a_petition_addressed_to_the_bot_is_filed_without_the_mention(smart_app: App) -> None:
+    out = simulate(
+        smart_app,
+        [
+            say(
+                "11-02T08:05",
+                "wxid_r2",
+                "@小棲\u2005小区东门的路灯坏了一个星期了，晚上黑漆漆的，麻烦派人修一下",
+                group="g2@chatroom",
+                mentions=["xiaoqi"],
+            ),
+        ],
+    )
+    (ticket,) = _tickets(smart_app)
+    assert ticket.summary.startswith("小区东门的路灯坏了")
+    assert to(out, "wxid_r2")[0].startswith("收到！您反映的“小区东门的路灯坏了")

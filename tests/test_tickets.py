@@ -42,7 +42,7 @@ def test_a_petition_from_filing_to_a_rated_close(app: App) -> None:
     resident = to(out, "wxid_r1")
     assert (
         resident[0]
-        == "收到！您反映的“5栋电梯又坏了，老人上不了楼”（其他）已登记为1号工单，由社工李社工负责，11月9日前给您答复。"
+        == "收到！您反映的“5栋电梯又坏了，老人上不了楼”（其他）已登记为1号工单，由李社工负责，11月9日前给您答复。"
     )
     assert to(out, "wxid_sg")[0].startswith(
         "新工单1【其他】幸福社区 幸福1-5栋群\n5栋-302 王阿姨：5栋电梯又坏了"
@@ -308,6 +308,6 @@ def test_a_petition_from_an_unregistered_group_reaches_the_admin(app: App) -> No
         app, [say("11-02T09:00", "wxid_x", "#反映 这个小区的路灯全坏了", group="unknown@chatroom")]
     )
     assert to(out, "wxid_x")[0].startswith(
-        "收到！您反映的“这个小区的路灯全坏了”（其他）已登记为1号工单，由管理员管理员小吴负责"
+        "收到！您反映的“这个小区的路灯全坏了”（其他）已登记为1号工单，由管理员小吴负责"
     )
     assert to(out, "wxid_admin")[0].startswith("新工单1【其他】")

@@ -34,7 +34,7 @@ from xiaoqi.db import session_scope
 
 from .conftest import START, require_or_skip
 
-E2E = Path(__file__).resolve().parents[1] / "e2e"
+E2E = Path(__file__).resolve().parent / "e2e"
 BOT = "wxid_xiaoqi_bot"  # the bot's WeChat contact id; the core knows it as settings.bot_id
 ROOM = "g1@chatroom"
 WAIT = 20.0  # seconds for any one expected event

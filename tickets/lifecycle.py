@@ -90,7 +90,7 @@ def where_of(session: Session, ticket: Ticket) -> str:
 
 def get_ticket(session: Session, number: str | int) -> Ticket:
     text = str(number).strip().lstrip("#＃").removesuffix("号")
-    ticket = session.get(Ticket, int(text)) if text.isdigit() else None
+    ticket = session.get(Ticket, int(text)) if text.isdigit() and len(text) <= 9 else None  # int4 ids
     if ticket is None:
         raise XiaoqiError(f"没有找到{text}号工单，请核对编号。")
     return ticket

@@ -81,7 +81,10 @@ def _rule(session: Session, community_id: str | None, category: str) -> RoutingR
     return None
 
 
-def _person_label(person: Person) -> str:
+def person_label(person: Person) -> str:
+    """网格员周敏; a name that already says the role (栖云里网格员顾晓雯) is used as it is."""
+    if person.role.label in person.name:
+        return person.name
     return f"{person.role.label}{person.name}"
 
 
@@ -104,14 +107,14 @@ def route(
     if rule is not None and rule.handler_role is Role.GRID_WORKER:
         worker = grid_worker(session, community_id, group_id, reporter)
         if worker is not None:
-            return Assignment(worker.id, None, _person_label(worker))
+            return Assignment(worker.id, None, person_label(worker))
     if rule is not None and rule.handler_role in (Role.LEADER, Role.ADMIN):
         candidates = _people(session, rule.handler_role, community_id) or _people(
             session, rule.handler_role, None
         )
         if candidates:
-            return Assignment(candidates[0].id, None, _person_label(candidates[0]))
+            return Assignment(candidates[0].id, None, person_label(candidates[0]))
     fallback = social_worker(session, community_id) or next(iter(_people(session, Role.ADMIN, None)), None)
     if fallback is not None:  # an unregistered group has no social worker: the district's admin sees it
-        return Assignment(fallback.id, None, _person_label(fallback))
+        return Assignment(fallback.id, None, person_label(fallback))
     return Assignment(None, None, "社区工作人员")

@@ -14,7 +14,7 @@ from groups.models import ChatGroup, Person
 from tickets import texts
 from tickets.lifecycle import Desk, notify_handler, to_person, where_of
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
-from tickets.routing import grid_worker, route, social_worker
+from tickets.routing import Assignment, grid_worker, person_label, route, social_worker
 from tickets.similarity import places, similarity
 from xiaoqi.outgoing import Outgoing
 from xiaoqi.privacy import mask_private_numbers
@@ -187,6 +187,39 @@ def file_petition(
     )
 
 
+def open_task(
+    desk: Desk,
+    session: Session,
+    *,
+    now: datetime,
+    organiser: Person,
+    community_id: str | None,
+    message_id: str,
+    text: str,
+    category: str,
+    handler: Person | None,
+    deadline: datetime | None,
+) -> Filed:
+    """A ticket staff open themselves to carry out a decision: named handler and deadline, or routed."""
+    assignment = Assignment(handler.id, None, person_label(handler)) if handler is not None else None
+    return _open(
+        desk,
+        session,
+        now=now,
+        reporter=organiser,
+        community_id=community_id,
+        group_id=None,
+        message_id=message_id,
+        summary=mask_private_numbers(text.strip()),
+        details=text.strip(),
+        intent="诉求",
+        category=category,
+        filed_by=None,
+        assignment=assignment,
+        deadline=deadline,
+    )
+
+
 def _follow_up(
     desk: Desk,
     session: Session,
@@ -268,15 +301,20 @@ def _open(
     intent: str,
     category: str,
     filed_by: Person | None,
+    assignment: Assignment | None = None,
+    deadline: datetime | None = None,
 ) -> Filed:
     urgent = intent == URGENT
-    assignment = route(
-        session, community_id=community_id, group_id=group_id, reporter=reporter, category=category
-    )
-    if urgent:
-        deadline = now + timedelta(minutes=desk.policy.emergency_deadline_minutes)
-    else:
-        deadline = desk.calendar.add_working_days(now, desk.policy.working_days(category))
+    if assignment is None:
+        assignment = route(
+            session, community_id=community_id, group_id=group_id, reporter=reporter, category=category
+        )
+    if deadline is None:
+        deadline = (
+            now + timedelta(minutes=desk.policy.emergency_deadline_minutes)
+            if urgent
+            else desk.calendar.add_working_days(now, desk.policy.working_days(category))
+        )
     ticket = Ticket(
         source_message_id=message_id,
         community_id=community_id,

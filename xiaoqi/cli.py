@@ -23,6 +23,8 @@ labels_app = typer.Typer(help="Labels corrected by staff, as training data for t
 app.add_typer(registry_app, name="registry")
 app.add_typer(db_app, name="db")
 app.add_typer(labels_app, name="labels")
+consult_app = typer.Typer(help="Community consultations (协商议事).")
+app.add_typer(consult_app, name="consult")
 
 DbOption = Annotated[
     str | None,
@@ -204,6 +206,64 @@ def run(
         run_until_signalled(runner)
     finally:
         bot.engine.dispose()
+
+
+@app.command()
+def queue(db: DbOption = None) -> None:
+    """Show the send queue: per bot account, what waits, what is in flight, what failed."""
+    from datetime import datetime
+
+    from bot.handlers.basic import describe_backlog
+    from xiaoqi.clock import SHANGHAI
+    from xiaoqi.db import make_engine, migrate, session_scope
+    from xiaoqi.outbox import backlog
+
+    settings = Settings.from_env(database_url=db)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    now = datetime.now(SHANGHAI)
+    with session_scope(engine) as session:
+        typer.echo(describe_backlog(backlog(session, now), now, settings.send_limits.per_minute))
+
+
+@consult_app.command("show")
+def consult_show(
+    number: Annotated[int, typer.Argument(help="The consultation's number.")],
+    db: DbOption = None,
+) -> None:
+    """A consultation's stored result beside a recount from its stored ballots."""
+    import json
+
+    from consult.models import Consultation
+    from consult.service import tally, turnout
+    from xiaoqi.db import make_engine, migrate, session_scope
+
+    settings = Settings.from_env(database_url=db)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        consultation = session.get(Consultation, number)
+        if consultation is None:
+            raise _fail(f"no consultation {number}")
+        counts = tally(session, consultation)
+        seen = turnout(session, consultation)
+        stored = consultation.result or {}
+        typer.echo(f"{consultation.number}: {consultation.topic} [{consultation.state.value}]")
+        typer.echo(
+            f"scope: {consultation.scope_name}; secret: {consultation.secret}; per household: {consultation.per_household}"
+        )
+        for i, (option, count) in enumerate(zip(consultation.options, counts, strict=True), start=1):
+            kept = stored.get("counts", [None] * len(counts))[i - 1]
+            typer.echo(f"  {i}. {option}: recount {count}, stored {kept}")
+        typer.echo(f"voted {seen.voted} of {seen.eligible}; decision: {consultation.decision or '-'}")
+        agrees = not stored or stored.get("counts") == counts
+        typer.echo(
+            json.dumps(
+                {"number": number, "recount": counts, "stored": stored.get("counts"), "agrees": agrees}
+            )
+        )
+        if not agrees:
+            raise typer.Exit(code=3)
 
 
 @app.command()

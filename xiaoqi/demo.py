@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.app import App, create_app
-from bot.simulator import EventError, Tick, output_record, parse_event, replay
+from bot.simulator import EventError, Tick, drain, output_record, parse_event, replay
 from bot.values import Incoming, Outgoing
 from groups.messages import KIND_LABELS, Message, MessageKind
 from groups.models import Person
@@ -73,6 +73,7 @@ def run_month(
         replay(app, advancing(), emit, before=reactions)
         reactions(until)
         emit(app.advance(until))
+        drain(app, emit)
     return sent
 
 

@@ -1,5 +1,6 @@
 """Imports every table so that SQLModel.metadata (and Alembic) sees the whole schema."""
 
+from consult.models import Ballot, Consultation, ConsultGroup, FollowUp, Opinion, Participation, Vote
 from groups.messages import Message
 from groups.models import (
     ChatGroup,
@@ -21,20 +22,30 @@ from tickets.models import (
     TicketReporter,
 )
 from xiaoqi.audit import AuditEntry
+from xiaoqi.leases import Lease
+from xiaoqi.outbox import OutboxMessage
 from xiaoqi.scheduling import JobRun
 
 __all__ = [
     "AuditEntry",
+    "Ballot",
     "ChatGroup",
     "Community",
+    "ConsultGroup",
+    "Consultation",
     "Department",
     "District",
     "ExtensionRequest",
+    "FollowUp",
     "Grid",
     "JobRun",
     "LabelledExample",
+    "Lease",
     "Membership",
     "Message",
+    "Opinion",
+    "OutboxMessage",
+    "Participation",
     "PendingConfirmation",
     "Person",
     "RoutingRule",
@@ -42,4 +53,5 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketReporter",
+    "Vote",
 ]

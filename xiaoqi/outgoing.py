@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import IntEnum
+
+
+class Priority(IntEnum):
+    """Which queued message goes first when the account's send budget is short (lower first)."""
+
+    URGENT = 0  # emergencies
+    REPLY = 1  # answers to what someone just said
+    ALERT = 2  # scheduled work: deadlines, reminders, progress
+    BULK = 3  # notices and broadcasts to many groups
 
 
 @dataclass(frozen=True)
@@ -16,6 +26,8 @@ class Outgoing:
     mentions: tuple[str, ...] = ()
     at: datetime | None = None
     file_path: str | None = field(default=None, compare=False)
+    priority: Priority | None = field(default=None, compare=False)  # None: decided by who produced it
+    outbox_id: int | None = field(default=None, compare=False)  # set once queued
 
     def __post_init__(self) -> None:
         if (self.group_id is None) == (self.to_id is None):

@@ -99,6 +99,7 @@ class Runner:
         now: Callable[[], datetime] = lambda: datetime.now(SHANGHAI),
     ) -> None:
         self.app = app
+        app.live_delivery = True  # what is released is claimed until the transport says it went out
         self.endpoint = endpoint
         self.token = token
         self.timings = timings
@@ -149,6 +150,8 @@ class Runner:
             scheduler.shutdown(wait=False)
             if self.transport is not None:
                 await self._disconnect(None)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.app.close)  # hand the scheduler to another account now
             log.info("stopped")
 
     async def _connect(self) -> float | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOT_ID = "xiaoqi"
 BOT_NAME = "小棲"
+DEFAULT_ACCOUNT = "xiaoqi"
 
 
 def normalize_database_url(url: str) -> str:
@@ -17,6 +18,23 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """How fast one bot account may send: WeChat flags accounts that post in bursts."""
+
+    per_minute: int = 20  # per account, in any 60 s
+    per_group_per_minute: int = 5  # per group, in any 60 s
+    burst: int = 5  # per account, in any `burst_seconds`
+    burst_seconds: float = 10.0
+    bulk_share: float = 0.75  # notices and broadcasts use at most this share, so answers never wait long
+    claim_seconds: float = 120.0  # a send in flight this long without an answer is tried again
+    max_attempts: int = 5
+
+    def __post_init__(self) -> None:
+        if min(self.per_minute, self.per_group_per_minute, self.burst, self.max_attempts) < 1:
+            raise ValueError("send limits must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -30,6 +48,13 @@ class Settings:
     bot_id: str = BOT_ID
     bot_name: str = BOT_NAME
     timezone: str = "Asia/Shanghai"
+    files_dir: Path | None = None  # charts and reports sent as files (default: <cache_dir>/files)
+    account: str = DEFAULT_ACCOUNT  # the bot account this process speaks for (several may share a database)
+    send_limits: SendLimits = SendLimits()
+
+    @property
+    def files_path(self) -> Path:
+        return self.files_dir or self.cache_dir / "files"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -39,8 +64,27 @@ class Settings:
             data_dir=Path(env.get("XIAOQI_DATA_DIR", str(REPO_ROOT / "data"))),
             cache_dir=Path(env.get("XIAOQI_CACHE_DIR", str(Path.home() / ".cache" / "xiaoqi"))),
             nlp_model_dir=Path(env["XIAOQI_NLP_MODEL_DIR"]) if env.get("XIAOQI_NLP_MODEL_DIR") else None,
+            files_dir=Path(env["XIAOQI_FILES_DIR"]) if env.get("XIAOQI_FILES_DIR") else None,
+            account=env.get("XIAOQI_ACCOUNT", DEFAULT_ACCOUNT),
+            send_limits=SendLimits(
+                per_minute=_int_env("XIAOQI_SEND_PER_MINUTE", SendLimits.per_minute),
+                per_group_per_minute=_int_env(
+                    "XIAOQI_SEND_PER_GROUP_PER_MINUTE", SendLimits.per_group_per_minute
+                ),
+                burst=_int_env("XIAOQI_SEND_BURST", SendLimits.burst),
+            ),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "database_url" in clean:
             clean["database_url"] = normalize_database_url(str(clean["database_url"]))
         return replace(settings, **clean)  # type: ignore[arg-type]
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None

@@ -6,9 +6,10 @@ from bot.router import Router
 
 
 def build_router() -> Router:
-    from bot.handlers import basic, tickets
+    from bot.handlers import basic, consult, tickets
 
     router = Router()
     router.include(basic.router)
+    router.include(consult.router)  # before tickets: "投票 1" and "意见 …" are not petitions
     router.include(tickets.router)
     return router

@@ -13,6 +13,7 @@ from bot.router import Router, UsageError
 from groups.messages import KIND_LABELS, Message, MessageKind
 from groups.models import STAFF_ROLES, ChatGroup, Community, Grid, Membership, Person, Role
 from xiaoqi.clock import local
+from xiaoqi.outbox import Backlog, backlog
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -92,3 +93,37 @@ def group_info(session: Session, group: ChatGroup | None) -> str:
     if grid is not None:
         where += f" {grid.name}"
     return f"{group.name}：属于{where}，现有 {members} 名成员。"
+
+
+@router.command(
+    "发送队列",
+    "queue",
+    usage="#发送队列",
+    summary="还有多少消息在排队等着发出",
+    roles=STAFF_ROLES,
+)
+def send_queue(app: App, session: Session, now: datetime) -> str:
+    return describe_backlog(backlog(session, now), now, app.settings.send_limits.per_minute)
+
+
+def describe_backlog(accounts: list[Backlog], now: datetime, per_minute: int) -> str:
+    """The queue in a few lines for staff: one line per bot account."""
+    if not any(a.queued or a.sending or a.failed for a in accounts):
+        sent = sum(a.sent_last_hour for a in accounts)
+        return f"发送队列是空的，消息都已发出（最近一小时发出 {sent} 条）。"
+    lines = []
+    for a in accounts:
+        parts = [f"待发 {a.queued} 条"]
+        if a.queued and a.oldest is not None:
+            waited = max(0, int((now - a.oldest).total_seconds() // 60))
+            parts[0] += f"（最早一条已等 {waited} 分钟）" if waited else "（刚排上）"
+        if a.sending:
+            parts.append(f"发送中 {a.sending} 条")
+        if a.failed:
+            parts.append(f"发送失败 {a.failed} 条")
+        parts.append(f"最近一小时发出 {a.sent_last_hour} 条")
+        line = f"账号 {a.account}：" + "，".join(parts) + "。"
+        if a.queued:
+            line += f"按每分钟 {per_minute} 条，约 {-(-a.queued // per_minute)} 分钟发完。"
+        lines.append(line)
+    return "\n".join(lines)

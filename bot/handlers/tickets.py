@@ -113,6 +113,7 @@ def intake(
     if record.intent not in PETITION_INTENTS or record.confidence is None:
         return None
     category = record.category if record.category in CATEGORIES else "其他"
+    said = Router.without_bot_mention(message.text, app.settings.bot_id, app.settings.bot_name)
     concrete = labels is None or _about_something(labels, app.desk.policy.category_confidence)
     if record.intent == URGENT or record.confidence >= app.desk.policy.ticket_confidence:
         # a vague petition ("早就该管管了") only joins a ticket already open in its thread
@@ -124,7 +125,7 @@ def intake(
             reporter=sender,
             group=group,
             message_id=message.message_id,
-            text=message.text,
+            text=said,
             intent=record.intent,
             category=category,
         )
@@ -135,14 +136,15 @@ def intake(
                 person_id=sender.id,
                 group_id=group.id if group else None,
                 message_id=message.message_id,
-                text=message.text,
+                text=said,
                 intent=record.intent,
                 category=category,
                 asked_at=now,
                 expires_at=now + timedelta(minutes=app.desk.policy.confirm_minutes),
             )
         )
-        return [ctx.reply(texts.CONFIRM.format(summary=texts.excerpt(record.text)))]
+        shown = Router.without_bot_mention(record.text, app.settings.bot_id, app.settings.bot_name)
+        return [ctx.reply(texts.CONFIRM.format(summary=texts.excerpt(shown)))]
     return None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -122,6 +123,8 @@ def with_mention_prefix(text: str, names: Sequence[str]) -> str:
 
 def _import_wechaty() -> Any:
     """Import python-wechaty, first applying the shim it needs on Python 3.11."""
+    # loggers it creates later (at connect) print INFO to stderr unless told otherwise
+    os.environ.setdefault("WECHATY_LOG", "warn")
     try:
         from wechaty_puppet.schemas.puppet import PuppetOptions
     except ImportError as error:  # pragma: no cover - depends on the install
@@ -191,6 +194,8 @@ class WechatyTransport:
         self._logged_in = asyncio.Event()
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()
+        self._wake: asyncio.Task[None] | None = None  # sends what the rate limits held back
+        self._wake_at: datetime | None = None
 
     async def start(self, timeout: float | None = 60.0) -> None:
         """Connect and return once logged in (None waits forever, e.g. for a QR-code scan)."""
@@ -225,6 +230,8 @@ class WechatyTransport:
         """Finish the messages in hand, then disconnect."""
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=10)
+        if self._wake is not None:
+            self._wake.cancel()  # what it would have sent stays queued for the next connection
         bot, task = self._bot, self._task
         self._bot, self._task = None, None
         self._logged_in.clear()
@@ -266,12 +273,50 @@ class WechatyTransport:
         return self._lock
 
     async def send(self, messages: Sequence[Outgoing]) -> None:
-        """Send each message in order; one failed send is logged and does not stop the rest."""
+        """Send each message in order and report to the send queue what went out and what failed
+        (failed ones are retried later); then plan to send what the rate limits still hold back.
+        Call it holding `exclusive()`."""
+        sent: list[int] = []
+        failed: list[tuple[int, str]] = []
         for out in messages:
             try:
                 await self._send_one(out)
-            except Exception:
+            except Exception as error:
                 log.exception("sending to %s failed", out.group_id or out.to_id)
+                if out.outbox_id is not None:
+                    failed.append((out.outbox_id, f"{error.__class__.__name__}: {error}"))
+            else:
+                if out.outbox_id is not None:
+                    sent.append(out.outbox_id)
+        if sent or failed:
+            await asyncio.to_thread(self.app.settle, sent, failed)
+        self._plan_delivery()
+
+    def _plan_delivery(self) -> None:
+        """Wake up when the send queue's next held-back message may leave (the clock tick is coarser)."""
+        at = self.app.outbox.next_send_at()
+        if at is None or self._bot is None:
+            return
+        if self._wake is not None and not self._wake.done():
+            if self._wake_at is not None and self._wake_at <= at:
+                return
+            self._wake.cancel()
+        delay = max(0.0, (at - datetime.now(self.tz)).total_seconds())
+        self._wake_at = at
+        self._wake = asyncio.get_running_loop().create_task(self._deliver_later(delay), name="send-queue")
+
+    async def _deliver_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with self._lock:
+            self._wake, self._wake_at = None, None
+            if self._bot is None:
+                return
+            try:
+                due = await asyncio.to_thread(self.app.deliver, datetime.now(self.tz))
+            except Exception:
+                log.exception("taking messages from the send queue failed")
+                return
+            await self.send(due)
 
     async def _send_one(self, out: Outgoing) -> None:
         puppet = self._bot.puppet

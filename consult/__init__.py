@@ -1,0 +1,1 @@
+"""Community consultations: collecting residents' opinions, grouping them, and votes."""

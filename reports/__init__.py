@@ -1,0 +1,1 @@
+"""Reports: the monthly public-opinion report and the charts residents and leaders see."""

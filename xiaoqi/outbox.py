@@ -1,0 +1,400 @@
+"""The send queue: everything the bot says is written to the database first, in the same transaction
+as the work that produced it, and leaves at the pace a WeChat account can safely keep.
+
+Limits are per bot account (at most N a minute and a small burst) and per group (at most M a minute);
+a broadcast to a thousand groups therefore drains over the better part of an hour instead of bursting,
+and answers to residents overtake it (lower `Priority` first). Within one conversation (a group or a
+person) messages keep their order. Nothing queued is lost on restart: rows stay until sent.
+
+Two ways of sending share one code path:
+- inline (simulator, `xiaoqi chat`, tests): `release` marks messages sent at the exact time the limits
+  allowed and returns them stamped with it;
+- live (`xiaoqi run`): `release` claims messages for a while; the transport sends them and calls
+  `settle` with what went out and what failed (failed ones are retried with backoff, then given up).
+  A claim that is never settled (the process died mid-send) expires and is sent again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column, Index, Text, and_, func, or_, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from groups.models import ChatGroup, Membership
+from xiaoqi.db import StrEnumType, UTCDateTime
+from xiaoqi.leases import hold
+from xiaoqi.outgoing import Outgoing, Priority
+from xiaoqi.settings import SendLimits
+
+log = logging.getLogger(__name__)
+MINUTE = timedelta(minutes=1)
+RECHECK = timedelta(seconds=60)  # how often to look for messages other processes queued for us
+BATCH = 500
+
+
+class OutboxState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "account", "state", "priority", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    group_id: str | None = Field(default=None, index=True)
+    to_id: str | None = None
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    file_path: str | None = None
+    priority: int = Priority.REPLY
+    state: OutboxState = Field(default=OutboxState.QUEUED, sa_type=StrEnumType(OutboxState))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    not_before: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = 0
+    claimed_by: str | None = None
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    error: str | None = None
+
+    def outgoing(self, at: datetime) -> Outgoing:
+        return Outgoing(
+            text=self.text,
+            group_id=self.group_id,
+            to_id=self.to_id,
+            mentions=tuple(self.mentions),
+            at=at,
+            file_path=self.file_path,
+            priority=Priority(self.priority),
+            outbox_id=self.id,
+        )
+
+
+@dataclass
+class RateWindow:
+    """At most `limit` sends in any `span`: the send times of the last span, kept sorted."""
+
+    limit: int
+    span: timedelta
+    times: list[datetime] = field(default_factory=list)
+
+    def earliest(self, at: datetime) -> datetime:
+        """The earliest time not before `at` (nor before the last send: sends never go back in time)
+        at which one more send keeps within the limit."""
+        if not self.times:
+            return at
+        at = max(at, self.times[-1])
+        if len(self.times) < self.limit:
+            return at
+        return max(at, self.times[-self.limit] + self.span)
+
+    def record(self, at: datetime) -> None:
+        self.times.append(at)
+        first = bisect.bisect_right(self.times, at - self.span)
+        if first:
+            del self.times[:first]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What staff see of one account's queue."""
+
+    account: str
+    queued: int
+    sending: int
+    failed: int
+    oldest: datetime | None
+    sent_last_hour: int
+
+
+@dataclass
+class Outbox:
+    """One bot account's view of the send queue (other accounts' rows are theirs to send)."""
+
+    account: str
+    limits: SendLimits
+    holder: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    _account_window: RateWindow | None = None
+    _burst_window: RateWindow | None = None
+    _bulk_window: RateWindow | None = None  # notices and broadcasts leave room for answers
+    _bulk_burst: RateWindow | None = None
+    _group_windows: dict[str, RateWindow] = field(default_factory=dict)
+    _wake_at: datetime | None = None  # nothing can leave before this unless something new is queued
+    _later: datetime | None = None  # the earliest not_before in the future among rows this process wrote
+    _checked_at: datetime | None = None
+    _dirty: bool = True
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        session: Session,
+        messages: Sequence[Outgoing],
+        *,
+        at: datetime,
+        priority: Priority,
+        replying_to: str | None = None,
+    ) -> list[OutboxMessage]:
+        """Queue messages produced at `at`; `replying_to` is a person who just wrote to this account."""
+        rows = []
+        for out in messages:
+            row = OutboxMessage(
+                account=self._account_for(session, out, replying_to),
+                group_id=out.group_id,
+                to_id=out.to_id,
+                text=out.text,
+                mentions=list(out.mentions),
+                file_path=out.file_path,
+                priority=int(out.priority if out.priority is not None else priority),
+                created_at=at,
+                not_before=max(at, out.at) if out.at is not None else at,
+            )
+            session.add(row)
+            rows.append(row)
+            if row.not_before > at:
+                self._note_later(row.not_before)
+        if rows:
+            session.flush()
+            self._dirty = True
+        return rows
+
+    def _account_for(self, session: Session, out: Outgoing, replying_to: str | None) -> str:
+        if out.group_id is not None:
+            group = session.get(ChatGroup, out.group_id)
+            return group.account if group is not None and group.account else self.account
+        if out.to_id == replying_to:
+            return self.account
+        # someone we write to first: the account that serves one of their groups
+        served_by = session.exec(
+            select(ChatGroup.account)
+            .join(Membership, Membership.group_id == ChatGroup.id)  # type: ignore[arg-type]
+            .where(Membership.person_id == out.to_id, ChatGroup.account.is_not(None))  # type: ignore[union-attr]
+            .order_by(ChatGroup.id)
+            .limit(1)
+        ).first()
+        return served_by or self.account
+
+    # --- sending ------------------------------------------------------------------------------
+
+    def may_release(self, until: datetime) -> bool:
+        """Cheap check (no database) whether `release` could find anything to send by `until`."""
+        if self._dirty or self._checked_at is None or until - self._checked_at >= RECHECK:
+            return True
+        wake = self.next_send_at()
+        return wake is not None and until >= wake
+
+    def _note_later(self, at: datetime) -> None:
+        self._later = at if self._later is None else min(self._later, at)
+
+    def release(self, session: Session, until: datetime, *, live: bool = False) -> list[Outgoing]:
+        """The queued messages the limits allow by `until`, in the order they may be sent."""
+        if not self.may_release(until):
+            return []
+        if live and not hold(session, f"send:{self.account}", self.holder, until, self._claim):
+            log.warning("another process is sending for account %s: not sending", self.account)
+            self._checked_at, self._dirty, self._wake_at = until, False, until + RECHECK
+            return []
+        self._load_windows(session)
+        rows = session.exec(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.account == self.account,
+                OutboxMessage.not_before <= until,  # type: ignore[operator]
+                or_(
+                    col(OutboxMessage.state) == OutboxState.QUEUED,
+                    and_(
+                        col(OutboxMessage.state) == OutboxState.SENDING,
+                        col(OutboxMessage.claimed_until) < until,
+                    ),
+                ),
+            )
+            .order_by(OutboxMessage.priority, OutboxMessage.id)  # type: ignore[arg-type]
+            .limit(BATCH)
+        ).all()
+        released: list[Outgoing] = []
+        held: set[str] = set()  # conversations with an earlier message still waiting: keep their order
+        wake: datetime | None = None
+        for row in rows:
+            conversation = row.group_id or f"person:{row.to_id}"
+            if conversation in held:
+                continue
+            blocked = self._account_earliest(row.not_before, row.priority >= Priority.BULK)
+            if blocked > until:
+                wake = blocked if wake is None else min(wake, blocked)
+                break  # the account's budget is spent: nothing after this row (same or lower priority) can go
+            allowed = self._earliest(row, row.not_before)
+            if allowed > until:
+                held.add(conversation)
+                wake = allowed if wake is None else min(wake, allowed)
+                continue
+            stamp = until if live else allowed
+            self._record(row, stamp)
+            if live:
+                row.state, row.claimed_by = OutboxState.SENDING, self.holder
+                row.claimed_until, row.sent_at = stamp + self._claim, stamp
+            else:
+                row.state, row.sent_at = OutboxState.SENT, stamp
+            released.append(row.outgoing(stamp))
+        if len(rows) == BATCH:
+            wake = until  # more may be waiting behind this batch
+        session.flush()
+        self._dirty, self._checked_at, self._wake_at = False, until, wake
+        if self._later is not None and self._later <= until:
+            self._later = None  # due now: it was in this release or is held (then `wake` covers it)
+        return sorted(released, key=lambda out: (out.at, out.priority))  # type: ignore[arg-type,return-value]
+
+    def settle(
+        self, session: Session, sent: Sequence[int], failed: Sequence[tuple[int, str]], at: datetime
+    ) -> None:
+        """After a live send: mark what went out; retry what failed with backoff, then give it up."""
+        if sent:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent))  # type: ignore[union-attr]
+                .values(state=OutboxState.SENT, claimed_until=None)
+            )
+        for outbox_id, error in failed:
+            row = session.get(OutboxMessage, outbox_id)
+            if row is None:
+                continue
+            row.attempts += 1
+            row.error = error[:500]
+            row.claimed_by = row.claimed_until = row.sent_at = None
+            if row.attempts >= self.limits.max_attempts:
+                row.state = OutboxState.FAILED
+                log.error("giving up sending outbox message %s: %s", outbox_id, error)
+            else:
+                row.state = OutboxState.QUEUED
+                row.not_before = at + timedelta(seconds=5 * 2**row.attempts)
+                self._note_later(row.not_before)
+        session.flush()
+
+    def next_send_at(self) -> datetime | None:
+        """When the next held-back message may leave (as far as this process knows), or None."""
+        times = [t for t in (self._wake_at, self._later) if t is not None]
+        return min(times) if times else None
+
+    @property
+    def _claim(self) -> timedelta:
+        return timedelta(seconds=self.limits.claim_seconds)
+
+    def _account_windows(self, bulk: bool) -> list[RateWindow]:
+        windows = [self._account_window, self._burst_window]
+        if bulk:
+            windows += [self._bulk_window, self._bulk_burst]
+        return [w for w in windows if w is not None]
+
+    def _account_earliest(self, at: datetime, bulk: bool) -> datetime:
+        for window in self._account_windows(bulk):
+            at = window.earliest(at)
+        # each window is monotonic: a later time still satisfies the windows checked before it
+        return at
+
+    def _earliest(self, row: OutboxMessage, at: datetime) -> datetime:
+        bulk = row.priority >= Priority.BULK
+        allowed = self._account_earliest(at, bulk)
+        if row.group_id is not None:
+            allowed = self._group_window(row.group_id).earliest(allowed)
+            # the account windows again: the group's wait may have moved past a later account limit
+            allowed = self._account_earliest(allowed, bulk)
+        return allowed
+
+    def _record(self, row: OutboxMessage, at: datetime) -> None:
+        for window in self._account_windows(row.priority >= Priority.BULK):
+            window.record(at)
+        if row.group_id is not None:
+            self._group_window(row.group_id).record(at)
+
+    def _group_window(self, group_id: str) -> RateWindow:
+        window = self._group_windows.get(group_id)
+        if window is None:
+            window = self._group_windows[group_id] = RateWindow(self.limits.per_group_per_minute, MINUTE)
+        return window
+
+    def _load_windows(self, session: Session) -> None:
+        """Once per process: what this account sent in the last minute still counts against its limits."""
+        if self._account_window is not None:
+            return
+        limits = self.limits
+        burst_span = timedelta(seconds=limits.burst_seconds)
+        self._account_window = RateWindow(limits.per_minute, MINUTE)
+        self._burst_window = RateWindow(limits.burst, burst_span)
+        self._bulk_window = RateWindow(max(1, int(limits.per_minute * limits.bulk_share)), MINUTE)
+        self._bulk_burst = RateWindow(max(1, int(limits.burst * limits.bulk_share)), burst_span)
+        # the minute before the account's last send: new sends never go before that one
+        last = session.exec(
+            select(func.max(OutboxMessage.sent_at)).where(OutboxMessage.account == self.account)
+        ).one()
+        if last is None:
+            return
+        recent = session.exec(
+            select(OutboxMessage.group_id, OutboxMessage.sent_at, OutboxMessage.priority)
+            .where(
+                OutboxMessage.account == self.account,
+                OutboxMessage.sent_at > _aware(last) - MINUTE,  # type: ignore[operator]
+            )
+            .order_by(OutboxMessage.sent_at)  # type: ignore[arg-type]
+        ).all()
+        for group_id, sent_at, priority in recent:
+            assert sent_at is not None
+            for window in self._account_windows(priority >= Priority.BULK):
+                window.record(sent_at)
+            if group_id is not None:
+                self._group_window(group_id).record(sent_at)
+
+
+def backlog(session: Session, now: datetime) -> list[Backlog]:
+    """Every account's queue: waiting, in flight, given up, oldest waiting, sent in the last hour."""
+    counts: dict[str, dict[str, int]] = {}
+    for account, state, count in session.exec(
+        select(OutboxMessage.account, OutboxMessage.state, func.count())
+        .where(OutboxMessage.state != OutboxState.SENT)
+        .group_by(OutboxMessage.account, OutboxMessage.state)
+    ).all():
+        counts.setdefault(account, {})[state] = count
+    oldest = dict(
+        session.exec(
+            select(OutboxMessage.account, func.min(OutboxMessage.created_at))
+            .where(OutboxMessage.state == OutboxState.QUEUED)
+            .group_by(OutboxMessage.account)
+        ).all()
+    )
+    recent = dict(
+        session.exec(
+            select(OutboxMessage.account, func.count())
+            .where(OutboxMessage.sent_at > now - timedelta(hours=1))  # type: ignore[operator]
+            .group_by(OutboxMessage.account)
+        ).all()
+    )
+    accounts = sorted(set(counts) | set(recent))
+    result = []
+    for account in accounts:
+        by_state = counts.get(account, {})
+        first = oldest.get(account)
+        result.append(
+            Backlog(
+                account=account,
+                queued=by_state.get(OutboxState.QUEUED, 0),
+                sending=by_state.get(OutboxState.SENDING, 0),
+                failed=by_state.get(OutboxState.FAILED, 0),
+                oldest=_aware(first),
+                sent_last_hour=recent.get(account, 0),
+            )
+        )
+    return result
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)  # func.min() bypasses the column type on SQLite
