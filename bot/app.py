@@ -90,11 +90,15 @@ class App:
         failed: set[str] = set()
         while True:
             with session_scope(self.engine) as session:
-                if not self.jobs or not hold(session, SCHEDULER_LEASE, self.outbox.holder, now, LEASE_TTL):
-                    self._quiet_until = now + RECHECK  # another process runs the jobs; try again later
-                    return
                 jobs = [job for job in self.jobs if job.name not in failed]
                 due, earliest = next_run(session, jobs, self._baseline, now)
+                if due is not None:
+                    # something is due: take the scheduler lease (first in this transaction, so the
+                    # work commits with it), then look again, as another process may have just run it
+                    if not hold(session, SCHEDULER_LEASE, self.outbox.holder, now, LEASE_TTL):
+                        self._quiet_until = now + RECHECK  # another process runs the jobs
+                        return
+                    due, earliest = next_run(session, jobs, self._baseline, now)
                 if due is None:
                     # nothing is due before `earliest` unless this process changes it (handle() then
                     # forgets this); other processes' changes are seen within RECHECK of clock time

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, Text, and_, func, or_, update
+from sqlalchemy import JSON, Column, Index, Text, and_, func, inspect, or_, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from groups.models import ChatGroup, Membership
@@ -133,6 +133,8 @@ class Outbox:
     _later: datetime | None = None  # the earliest not_before in the future among rows this process wrote
     _checked_at: datetime | None = None
     _dirty: bool = True
+    _fresh: list[OutboxMessage] = field(default_factory=list)  # queued by this process since the last release
+    _clear: bool = False  # the last release left nothing behind: the queue is just `_fresh`
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -166,6 +168,7 @@ class Outbox:
         if rows:
             session.flush()
             self._dirty = True
+            self._fresh.extend(rows)
         return rows
 
     def _account_for(self, session: Session, out: Outgoing, replying_to: str | None) -> str:
@@ -205,7 +208,19 @@ class Outbox:
             self._checked_at, self._dirty, self._wake_at = until, False, until + RECHECK
             return []
         self._load_windows(session)
-        rows = session.exec(
+        fresh, self._fresh = self._fresh, []
+        if self._clear and self._checked_at is not None and until - self._checked_at < RECHECK:
+            # nothing was left behind last time and no other process had anything for us within
+            # RECHECK: what is queued is what this process just wrote (no query needed)
+            mine = [r for r in fresh if r.account == self.account and inspect(r).key is not None]
+            for row in mine:  # written in another (committed) session: attach it to this one
+                if row not in session:
+                    session.add(row)
+            rows = sorted((r for r in mine if r.not_before <= until), key=lambda r: (r.priority, r.id or 0))
+            return self._walk(
+                session, rows, until, live=live, leftover=any(r.not_before > until for r in mine)
+            )
+        found = session.exec(
             select(OutboxMessage)
             .where(
                 OutboxMessage.account == self.account,
@@ -221,6 +236,23 @@ class Outbox:
             .order_by(OutboxMessage.priority, OutboxMessage.id)  # type: ignore[arg-type]
             .limit(BATCH)
         ).all()
+        more = session.exec(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.account == self.account,
+                OutboxMessage.state == OutboxState.QUEUED,
+                OutboxMessage.not_before > until,  # type: ignore[operator]
+            )
+            .limit(1)
+        ).first()
+        return self._walk(
+            session, list(found), until, live=live, leftover=len(found) == BATCH or more is not None
+        )
+
+    def _walk(
+        self, session: Session, rows: list[OutboxMessage], until: datetime, *, live: bool, leftover: bool
+    ) -> list[Outgoing]:
+        """Release what the limits allow among `rows` (in send order); remember when the rest may go."""
         released: list[Outgoing] = []
         held: set[str] = set()  # conversations with an earlier message still waiting: keep their order
         wake: datetime | None = None
@@ -249,6 +281,7 @@ class Outbox:
             wake = until  # more may be waiting behind this batch
         session.flush()
         self._dirty, self._checked_at, self._wake_at = False, until, wake
+        self._clear = wake is None and not leftover
         if self._later is not None and self._later <= until:
             self._later = None  # due now: it was in this release or is held (then `wake` covers it)
         return sorted(released, key=lambda out: (out.at, out.priority))  # type: ignore[arg-type,return-value]
@@ -277,6 +310,7 @@ class Outbox:
                 row.state = OutboxState.QUEUED
                 row.not_before = at + timedelta(seconds=5 * 2**row.attempts)
                 self._note_later(row.not_before)
+                self._clear = False  # the queue now holds a row this process did not just write
         session.flush()
 
     def next_send_at(self) -> datetime | None:
