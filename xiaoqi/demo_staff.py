@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.values import Incoming
+from xiaoqi.clock import local
 from xiaoqi.outgoing import Outgoing
 
 _ASSIGNED = re.compile(r"回复“#签收 (\d+)”")
@@ -42,6 +43,10 @@ class DemoPeople:
 
     def _later(self, at: datetime, sender: str, text: str, group: str | None = None) -> None:
         n = next(self._ids)  # type: ignore[call-overload]
+        shown = local(at)
+        if shown.hour >= 22 or shown.hour < 7:  # people sleep: what they would do at night waits for morning
+            morning = shown.replace(hour=7, minute=30 + n % 30, second=0, microsecond=0)
+            at = morning if shown.hour < 7 else morning + timedelta(days=1)
         heapq.heappush(self._queue, (at, n, Incoming(f"demo-staff-{n}", sender, text, at, group_id=group)))
 
     def react(self, sent: Iterable[Outgoing]) -> None:
