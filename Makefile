@@ -17,9 +17,11 @@ $(VENV)/.installed: pyproject.toml tests/e2e/package-lock.json
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
+	bash tools/system_deps.sh
 	$(BIN)/xiaoqi demo
 
 test: $(VENV)/.installed
+	bash tools/system_deps.sh --test
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
@@ -28,4 +30,4 @@ bench: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	$(BIN)/ruff check . && $(BIN)/mypy bot groups nlp xiaoqi
+	$(BIN)/ruff check . && $(BIN)/mypy bot groups tickets nlp xiaoqi consult reports

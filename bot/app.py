@@ -224,8 +224,15 @@ def create_app(
         WorkCalendar.load(settings.data_dir / "calendar"),
     )
     if jobs is None:
-        summariser = Summariser(settings.data_dir / "nlp" / "userdict.txt", settings.cache_dir)
-        jobs = [TicketAlertsJob(desk), ConsultationJob(summariser, settings.files_path)]
+        from nlp.segment import Segmenter
+        from reports.jobs import monthly_report_job
+
+        userdict = settings.data_dir / "nlp" / "userdict.txt"
+        jobs = [
+            TicketAlertsJob(desk),
+            ConsultationJob(Summariser(userdict, settings.cache_dir), settings.files_path),
+            monthly_report_job(settings.files_path, Segmenter(userdict, settings.cache_dir)),
+        ]
     return App(
         settings=settings,
         engine=engine,

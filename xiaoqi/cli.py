@@ -25,6 +25,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(labels_app, name="labels")
 consult_app = typer.Typer(help="Community consultations (协商议事).")
 app.add_typer(consult_app, name="consult")
+report_app = typer.Typer(help="The monthly public-opinion report (民情月报).")
+app.add_typer(report_app, name="report")
 
 DbOption = Annotated[
     str | None,
@@ -264,6 +266,37 @@ def consult_show(
         )
         if not agrees:
             raise typer.Exit(code=3)
+
+
+@report_app.command("build")
+def report_build(
+    month: Annotated[str, typer.Option("--month", help="Shanghai calendar month, e.g. 2026-10.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for report.html and report.pdf.")],
+    db: DbOption = None,
+    street: Annotated[str | None, typer.Option("--street", help="Only this street (its id).")] = None,
+    community: Annotated[
+        str | None, typer.Option("--community", help="Only this community (its id).")
+    ] = None,
+) -> None:
+    """Build the monthly report (HTML and PDF) for the district, one street or one community."""
+    from reports.build import build_report
+    from xiaoqi.db import make_engine, migrate
+    from xiaoqi.errors import XiaoqiError
+
+    if street and community:
+        raise _fail("give --street or --community, not both")
+    scope = f"street:{street}" if street else f"community:{community}" if community else None
+    settings = Settings.from_env(database_url=db)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    try:
+        files = build_report(engine, month, out, scope=scope, settings=settings)
+    except XiaoqiError as error:
+        raise _fail(str(error)) from error
+    finally:
+        engine.dispose()
+    typer.echo(files.summary_text)
+    typer.echo(f"{files.html}\n{files.pdf}")
 
 
 @app.command()

@@ -172,4 +172,10 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
     sent = run_month(app, events, month_end, out / "replies.jsonl", console)
     with session_scope(app.engine) as session:
         console.print(_summary(session, sent, time.perf_counter() - started, out))
+    from reports.build import build_report
+
+    report_month = local(last).strftime("%Y-%m")
+    console.print(f"正在生成 {report_month} 的民情月报…")
+    files = build_report(app.engine, report_month, out / "report", now=month_end, settings=settings)
+    console.print(f"民情月报（{report_month}）：{files.pdf}（网页版：{files.html}）")
     app.engine.dispose()
