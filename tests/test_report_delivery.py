@@ -122,3 +122,23 @@ def test_a_missed_run_is_caught_up_once_after_downtime(settings: Settings, repor
     december = [o for o in _queued(restarted) if o.file_path and "2026-12" in o.file_path]
     assert sorted(o.to_id or "" for o in december) == LEADERS
     restarted.engine.dispose()
+
+
+def test_the_command_line_builds_a_report_and_refuses_a_bad_month(app: App, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from xiaoqi.cli import app as cli
+
+    simulate_month(app)
+    runner = CliRunner()
+    out = tmp_path / "cli-report"
+    result = runner.invoke(
+        cli, ["report", "build", "--month", "2026-10", "--out", str(out), "--db", app.settings.database_url]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").stat().st_size > 10_000 and (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert result.output.startswith("【民情月报】测试区 2026年10月") and str(out / "report.pdf") in result.output
+    bad = runner.invoke(
+        cli, ["report", "build", "--month", "2026-13", "--out", str(out), "--db", app.settings.database_url]
+    )
+    assert bad.exit_code == 1 and "月份格式应为 YYYY-MM" in bad.output
