@@ -124,6 +124,10 @@ def test_overdue_ticket_across_a_weekend_and_the_national_holiday(app: App) -> N
         ],
     )
     staff = [(o["at"], o["to"], o["text"]) for o in out if o["to"] is not None]
+    # the leaders also get September's report on 1 October (tests/test_report_delivery.py covers it)
+    reports = [(at, who) for at, who, text in staff if text.startswith("【民情月报】")]
+    assert reports == [("2026-10-01T08:00:00+08:00", "wxid_dept"), ("2026-10-01T08:00:00+08:00", "wxid_ld")]
+    staff = [item for item in staff if not item[2].startswith("【民情月报】")]
     assert [(at, who, text[:5]) for at, who, text in staff] == [
         ("2026-09-25T10:00:00+08:00", "wxid_sg", "新工单1【"),
         ("2026-10-09T09:00:00+08:00", "wxid_sg", "提醒：1号"),  # the 5th working day: Sep 28-30, Oct 8, 9
