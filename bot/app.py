@@ -31,7 +31,10 @@ from xiaoqi.settings import Settings
 
 log = logging.getLogger(__name__)
 CLASSIFIED_KINDS = frozenset({MessageKind.TEXT})
+# how long the clock runs without looking at the jobs when nothing is due: changes made by this process
+# reset it at once; another process's (a new deadline it set) are seen within this much clock time
 RECHECK = timedelta(seconds=60)
+ALONE = timedelta(days=3650)  # a process alone with its database: only its own changes move the schedule
 SCHEDULER_LEASE = "scheduler"
 LEASE_TTL = timedelta(seconds=90)  # `xiaoqi run` renews it every tick (30 s)
 EMERGENCY = "紧急"
@@ -49,6 +52,9 @@ class App:
     classifier: MessageClassifier | None = None
     outbox: Outbox = field(init=False)
     live_delivery: bool = False  # True under `xiaoqi run`: released messages are claimed until settled
+    # True when no other process writes to this database (simulate, demo, chat): the clock need not look
+    # for other processes' changes to the schedule or the send queue
+    single_process: bool = False
     clock: datetime | None = field(default=None, init=False)
     _baseline: datetime | None = field(default=None, init=False)
     _quiet_until: datetime | None = field(default=None, init=False)
@@ -69,6 +75,7 @@ class App:
 
     def deliver(self, now: datetime) -> list[Outgoing]:
         """The queued messages the send limits allow by `now` (live: claimed; settle them once sent)."""
+        self.outbox.shared = not self.single_process
         if not self.outbox.may_release(now):
             return []
         with session_scope(self.engine) as session:
@@ -102,7 +109,7 @@ class App:
                 if due is None:
                     # nothing is due before `earliest` unless this process changes it (handle() then
                     # forgets this); other processes' changes are seen within RECHECK of clock time
-                    horizon = now + RECHECK
+                    horizon = now + (ALONE if self.single_process else RECHECK)
                     self._quiet_until = min(earliest, horizon) if earliest is not None else horizon
                     return
                 at, job = due

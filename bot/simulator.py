@@ -144,12 +144,20 @@ def replay(
                 emit(app.handle(event, next(labels) if event.kind is MessageKind.TEXT else None))
 
 
-def drain(app: App, emit: Callable[[list[Outgoing]], None], horizon: timedelta = timedelta(days=1)) -> None:
-    """Let simulated time pass until the send queue is empty (the tail of a rate-limited burst)."""
+def drain(
+    app: App,
+    emit: Callable[[list[Outgoing]], None],
+    horizon: timedelta = timedelta(days=1),
+    until: datetime | None = None,
+) -> None:
+    """Let simulated time pass until the send queue is empty (the tail of a rate-limited burst), for at
+    most `horizon` and never past `until`."""
     if app.clock is None:
         return
     start = app.clock
     while (at := app.outbox.next_send_at()) is not None and at - start <= horizon:
+        if until is not None and at > until:
+            return
         emit(app.advance(max(at, app.clock + timedelta(microseconds=1))))
 
 

@@ -137,7 +137,9 @@ def test_the_command_line_builds_a_report_and_refuses_a_bad_month(app: App, tmp_
     )
     assert result.exit_code == 0, result.output
     assert (out / "report.html").stat().st_size > 10_000 and (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
-    assert result.output.startswith("【民情月报】测试区 2026年10月") and str(out / "report.pdf") in result.output
+    assert (
+        result.output.startswith("【民情月报】测试区 2026年10月") and str(out / "report.pdf") in result.output
+    )
     bad = runner.invoke(
         cli, ["report", "build", "--month", "2026-13", "--out", str(out), "--db", app.settings.database_url]
     )

@@ -152,6 +152,7 @@ def simulate(
     with tempfile.TemporaryDirectory(prefix="xiaoqi-sim-") as scratch:
         url = db or f"sqlite:///{Path(scratch) / 'simulation.db'}"
         bot = _app_with_registry(Settings.from_env(database_url=url), registry)
+        bot.single_process = True  # a replay owns its database
         sink = out.open("w", encoding="utf-8") if out else sys.stdout
         try:
             with events.open(encoding="utf-8") as lines:
@@ -314,6 +315,7 @@ def chat(
     _setup_logging(logging.ERROR, Path("xiaoqi-chat") / "chat.log")
     settings = Settings.from_env(database_url=db or "sqlite:///xiaoqi-chat/chat.db")
     bot = _app_with_registry(settings, registry or settings.data_dir / "demo" / "registry.yaml")
+    bot.single_process = True
     run_chat(bot, sys.stdin, sys.stdout)
 
 

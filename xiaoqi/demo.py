@@ -73,7 +73,7 @@ def run_month(
         replay(app, advancing(), emit, before=reactions)
         reactions(until)
         emit(app.advance(until))
-        drain(app, emit)
+        drain(app, emit, until=until)  # the month ends here: its report is built next
     return sent
 
 
@@ -158,6 +158,7 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
     demo_dir = settings.data_dir / "demo"
     console.print("正在准备消息理解模型（第一次运行需要训练，之后直接读缓存）…")
     app = create_app(settings, classifier=load_classifier(settings))
+    app.single_process = True  # the demo owns its database
     with session_scope(app.engine) as session:
         summary = load_registry(session, demo_dir / "registry.yaml")
     console.print(

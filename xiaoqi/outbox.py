@@ -133,6 +133,7 @@ class Outbox:
     _later: datetime | None = None  # the earliest not_before in the future among rows this process wrote
     _checked_at: datetime | None = None
     _dirty: bool = True
+    shared: bool = True  # other processes may queue messages for this account (then look every RECHECK)
     _fresh: list[OutboxMessage] = field(default_factory=list)  # queued by this process since the last release
     _clear: bool = False  # the last release left nothing behind: the queue is just `_fresh`
 
@@ -191,7 +192,7 @@ class Outbox:
 
     def may_release(self, until: datetime) -> bool:
         """Cheap check (no database) whether `release` could find anything to send by `until`."""
-        if self._dirty or self._checked_at is None or until - self._checked_at >= RECHECK:
+        if self._dirty or self._checked_at is None or (self.shared and until - self._checked_at >= RECHECK):
             return True
         wake = self.next_send_at()
         return wake is not None and until >= wake
@@ -209,7 +210,8 @@ class Outbox:
             return []
         self._load_windows(session)
         fresh, self._fresh = self._fresh, []
-        if self._clear and self._checked_at is not None and until - self._checked_at < RECHECK:
+        recent = self._checked_at is not None and (not self.shared or until - self._checked_at < RECHECK)
+        if self._clear and recent:
             # nothing was left behind last time and no other process had anything for us within
             # RECHECK: what is queued is what this process just wrote (no query needed)
             mine = [r for r in fresh if r.account == self.account and inspect(r).key is not None]
