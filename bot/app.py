@@ -52,15 +52,22 @@ class App:
     classifier: MessageClassifier | None = None
     outbox: Outbox = field(init=False)
     live_delivery: bool = False  # True under `xiaoqi run`: released messages are claimed until settled
-    # True when no other process writes to this database (simulate, demo, chat): the clock need not look
-    # for other processes' changes to the schedule or the send queue
-    single_process: bool = False
     clock: datetime | None = field(default=None, init=False)
     _baseline: datetime | None = field(default=None, init=False)
     _quiet_until: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.settings.account, self.settings.send_limits)
+
+    @property
+    def single_process(self) -> bool:
+        """True when no other process writes to this database (simulate, demo, chat): the clock then
+        never looks for other processes' changes to the schedule or the send queue."""
+        return not self.outbox.shared
+
+    @single_process.setter
+    def single_process(self, alone: bool) -> None:
+        self.outbox.shared = not alone
 
     def advance(self, now: datetime) -> list[Outgoing]:
         """Move the clock to `now`: run everything due by then in time order, send what may be sent."""
@@ -75,7 +82,6 @@ class App:
 
     def deliver(self, now: datetime) -> list[Outgoing]:
         """The queued messages the send limits allow by `now` (live: claimed; settle them once sent)."""
-        self.outbox.shared = not self.single_process
         if not self.outbox.may_release(now):
             return []
         with session_scope(self.engine) as session:
@@ -234,11 +240,12 @@ def create_app(
         from nlp.segment import Segmenter
         from reports.jobs import monthly_report_job
 
-        userdict = settings.data_dir / "nlp" / "userdict.txt"
+        # one jieba tokenizer (loaded on first use) for the discussion summaries and the monthly report
+        segmenter = Segmenter(settings.data_dir / "nlp" / "userdict.txt", settings.cache_dir)
         jobs = [
             TicketAlertsJob(desk),
-            ConsultationJob(Summariser(userdict, settings.cache_dir), settings.files_path),
-            monthly_report_job(settings.files_path, Segmenter(userdict, settings.cache_dir)),
+            ConsultationJob(Summariser(segmenter), settings.files_path),
+            monthly_report_job(settings.files_path, segmenter),
         ]
     return App(
         settings=settings,

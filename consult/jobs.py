@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -23,19 +23,15 @@ OPEN_STATES = (ConsultState.DISCUSSING, ConsultState.VOTING)
 
 @dataclass
 class Summariser:
-    """Groups the opinions of a discussion (jieba + TF-IDF clustering); the segmenter loads on first use."""
+    """Groups the opinions of a discussion (jieba + TF-IDF clustering); jieba loads on first use."""
 
-    userdict: Path | None
-    cache_dir: Path | None
-    _segmenter: Segmenter | None = field(default=None, init=False)
+    segmenter: Segmenter
 
     def summary(self, session: Session, consultation: Consultation) -> str:
         from consult.cluster import group_opinions, summary_text
 
         said = service.opinions(session, consultation)
-        if self._segmenter is None:
-            self._segmenter = Segmenter(userdict=self.userdict, cache_dir=self.cache_dir)
-        viewpoints = group_opinions(said, self._segmenter) if said else []
+        viewpoints = group_opinions(said, self.segmenter) if said else []
         return summary_text(consultation.topic, viewpoints, len(said), people=len({a for a, _ in said}))
 
 

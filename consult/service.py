@@ -4,6 +4,7 @@ session and `now`; the chat commands (bot/handlers/consult.py) and the scheduler
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import unicodedata
@@ -34,6 +35,7 @@ from xiaoqi.outgoing import Outgoing, Priority
 from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.scheduling import mark_schedule_changed
 
+log = logging.getLogger(__name__)
 YES_NO = ["同意", "反对", "弃权"]
 ABSTAIN = "弃权"
 REMINDERS = (timedelta(hours=24), timedelta(hours=2))  # before the deadline, to groups with low turnout
@@ -99,7 +101,7 @@ def parse_when(text: str, now: datetime, *, whole_day: bool = False) -> datetime
     return moment
 
 
-def _split_options(text: str) -> list[str]:
+def split_options(text: str) -> list[str]:
     parts = re.split(r"\s*(?:[；;/、|]|\s{2,}|\d+[.、)）])\s*", text.strip())
     return [p.strip() for p in parts if p.strip()]
 
@@ -126,7 +128,7 @@ def parse_open(args: str, now: datetime) -> OpenSpec:
     discussion = parse_when(fields["discussion"], now) if fields.get("discussion") else None
     if discussion is not None and not now < discussion < deadline:
         raise ConsultError("讨论截止要在现在和投票截止之间。")
-    options = _split_options(fields.get("options", "")) or list(YES_NO)
+    options = split_options(fields.get("options", "")) or list(YES_NO)
     if len(options) < 2:
         raise ConsultError("至少要有两个选项。")
     if len(options) > 9:
@@ -577,9 +579,7 @@ def _chart(consultation: Consultation, counts: Sequence[int], files_dir: Path) -
         vote_chart(consultation.topic, consultation.options, counts, path)
         return str(path)
     except Exception:  # a chart is a courtesy: the result goes out in words regardless
-        import logging
-
-        logging.getLogger(__name__).exception("vote chart for consultation %s failed", consultation.id)
+        log.exception("vote chart for consultation %s failed", consultation.id)
         return None
 
 

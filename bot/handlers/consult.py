@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.router import SILENT, Context, Router, UsageError, _Silent
 from bot.values import Incoming, MessageKind, Outgoing
@@ -71,7 +71,7 @@ def start_voting(session: Session, now: datetime, sender: Person, args: str) -> 
         raise UsageError("")
     consultation = service.get_consultation(session, number)
     rest = re.sub(r"^\s*选项\s*[:：]", "", rest.strip())
-    options = service._split_options(rest) if rest else None
+    options = service.split_options(rest) if rest else None
     if options is not None and len(options) < 2:
         raise ConsultError("至少要有两个选项。")
     announce = service.start_voting(session, now, consultation, options)
@@ -183,8 +183,6 @@ def follow_up(
 
 def _person_named(session: Session, name: str, near: Person) -> Person | None:
     """A staff member by full name, or by the name people call them ("周敏" for 新家园一网格周敏)."""
-    from sqlmodel import select
-
     staff = [
         p for p in session.exec(select(Person).where(Person.role != Role.RESIDENT)) if p.name.endswith(name)
     ]
