@@ -14,9 +14,14 @@ from bot import replies
 from bot.router import Context, ParsedCommand, Router
 from bot.values import Incoming, MessageKind, Outgoing
 from consult.jobs import ConsultationJob, Summariser
+from faq import FaqMatcher, load_knowledge
+from faq.questions import learned_matters, learned_version
 from groups.messages import Message, capture_message
 from groups.models import ChatGroup, Person
+from groups.welcome import nickname_job
 from nlp import Labels, MessageClassifier
+from nlp.segment import Segmenter
+from notices.service import NoticeJob
 from tickets.lifecycle import Desk, TicketAlertsJob
 from tickets.policy import TicketPolicy
 from tickets.workdays import WorkCalendar
@@ -50,14 +55,31 @@ class App:
     desk: Desk
     jobs: Sequence[Job] = ()
     classifier: MessageClassifier | None = None
+    segmenter: Segmenter | None = None  # jieba, loaded on first use (FAQ, summaries, reports)
     outbox: Outbox = field(init=False)
     live_delivery: bool = False  # True under `xiaoqi run`: released messages are claimed until settled
     clock: datetime | None = field(default=None, init=False)
     _baseline: datetime | None = field(default=None, init=False)
     _quiet_until: datetime | None = field(default=None, init=False)
+    _faq: tuple[int, FaqMatcher] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.outbox = Outbox(self.settings.account, self.settings.send_limits)
+        self.outbox = Outbox(self.settings.account, self.settings.send_limits, self.settings.quiet_hours)
+
+    def faq(self, session: Session) -> FaqMatcher:
+        """The knowledge base's matcher, rebuilt when staff approve a new answer into it."""
+        version = learned_version(session)
+        if self._faq is None or self._faq[0] != version:
+            if self._faq is None:
+                if self.segmenter is None:
+                    self.segmenter = default_segmenter(self.settings)
+                base = FaqMatcher(
+                    load_knowledge(self.settings.data_dir / "faq" / "knowledge.yaml"), self.segmenter
+                )
+            else:
+                base = self._faq[1]
+            self._faq = (version, base.extended(learned_matters(session)))
+        return self._faq[1]
 
     @property
     def single_process(self) -> bool:
@@ -76,9 +98,10 @@ class App:
         if self.clock is not None and now <= self.clock:
             return []
         self.clock = now
+        released: list[Outgoing] = []
         if self._quiet_until is None or now >= self._quiet_until:
-            self._run_jobs(now)
-        return self.deliver(now)
+            released = self._run_jobs(now)
+        return released + self.deliver(now)
 
     def deliver(self, now: datetime) -> list[Outgoing]:
         """The queued messages the send limits allow by `now` (live: claimed; settle them once sent)."""
@@ -98,9 +121,12 @@ class App:
             for name in (SCHEDULER_LEASE, f"send:{self.settings.account}"):
                 leases.release(session, name, self.outbox.holder)
 
-    def _run_jobs(self, now: datetime) -> None:
+    def _run_jobs(self, now: datetime) -> list[Outgoing]:
+        """Run due jobs in time order. Inline, what each produces is sent at its own time before the
+        next job runs (a job may look at what an earlier run sent); live, the transport sends it now."""
         assert self._baseline is not None
         failed: set[str] = set()
+        released: list[Outgoing] = []
         while True:
             with session_scope(self.engine) as session:
                 jobs = [job for job in self.jobs if job.name not in failed]
@@ -110,14 +136,14 @@ class App:
                     # work commits with it), then look again, as another process may have just run it
                     if not hold(session, SCHEDULER_LEASE, self.outbox.holder, now, LEASE_TTL):
                         self._quiet_until = now + RECHECK  # another process runs the jobs
-                        return
+                        return released
                     due, earliest = next_run(session, jobs, self._baseline, now)
                 if due is None:
                     # nothing is due before `earliest` unless this process changes it (handle() then
                     # forgets this); other processes' changes are seen within RECHECK of clock time
                     horizon = now + (ALONE if self.single_process else RECHECK)
                     self._quiet_until = min(earliest, horizon) if earliest is not None else horizon
-                    return
+                    return released
                 at, job = due
                 try:
                     with session.begin_nested():
@@ -127,6 +153,9 @@ class App:
                 except Exception:
                     log.exception("scheduled job %s failed at %s", job.name, at.isoformat())
                     failed.add(job.name)
+                    continue
+                if not self.live_delivery and at < now:
+                    released += self.outbox.release(session, at)
 
     def classify(self, texts: Sequence[str]) -> list[Labels | None]:
         if self.classifier is None or not texts:
@@ -171,7 +200,7 @@ class App:
             urgent = labels is not None and labels.intent == EMERGENCY
             self.outbox.enqueue(
                 session,
-                _stamp(answer, incoming.at),
+                _stamp(answer, incoming, urgent),
                 at=incoming.at,
                 priority=Priority.URGENT if urgent else Priority.REPLY,
                 replying_to=incoming.sender_id if incoming.is_private else None,
@@ -215,8 +244,22 @@ class App:
         return answer
 
 
-def _stamp(produced: Sequence[object], at: datetime) -> list[Outgoing]:
-    return [replace(out, at=out.at or at) for out in produced if isinstance(out, Outgoing)]
+def _stamp(produced: Sequence[object], incoming: Incoming, urgent: bool) -> list[Outgoing]:
+    """Time-stamp an answer; what goes to anyone but the sender (in their group or privately), such
+    as staff or other groups, is not a direct answer: unless urgent it waits like any alert (quiet
+    hours included)."""
+    stamped = []
+    for out in produced:
+        if not isinstance(out, Outgoing):
+            continue
+        direct = out.to_id == incoming.sender_id or (
+            out.group_id is not None and out.group_id == incoming.group_id
+        )
+        level = out.priority
+        if level is None and not direct and not urgent:
+            level = Priority.ALERT
+        stamped.append(replace(out, at=out.at or incoming.at, priority=level))
+    return stamped
 
 
 def create_app(
@@ -236,14 +279,15 @@ def create_app(
         TicketPolicy.load(settings.data_dir / "tickets" / "policy.yaml"),
         WorkCalendar.load(settings.data_dir / "calendar"),
     )
+    # one jieba tokenizer (loaded on first use) for the FAQ, discussion summaries and the monthly report
+    segmenter = default_segmenter(settings)
     if jobs is None:
-        from nlp.segment import Segmenter
         from reports.jobs import monthly_report_job
 
-        # one jieba tokenizer (loaded on first use) for the discussion summaries and the monthly report
-        segmenter = Segmenter(settings.data_dir / "nlp" / "userdict.txt", settings.cache_dir)
         jobs = [
             TicketAlertsJob(desk),
+            NoticeJob(),
+            nickname_job(),
             ConsultationJob(Summariser(segmenter), settings.files_path),
             monthly_report_job(settings.files_path, segmenter),
         ]
@@ -254,4 +298,9 @@ def create_app(
         desk=desk,
         jobs=jobs,
         classifier=classifier,
+        segmenter=segmenter,
     )
+
+
+def default_segmenter(settings: Settings) -> Segmenter:
+    return Segmenter(settings.data_dir / "nlp" / "userdict.txt", settings.cache_dir)

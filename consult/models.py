@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
+from groups.scope import ScopeKind
 from xiaoqi.db import StrEnumType, UTCDateTime
 
 
@@ -19,12 +20,6 @@ class ConsultState(StrEnum):
     VOTING = "voting"
     CLOSED = "closed"
     CANCELLED = "cancelled"
-
-
-class ScopeKind(StrEnum):
-    GROUP = "group"
-    COMMUNITY = "community"
-    STREET = "street"
 
 
 class Consultation(SQLModel, table=True):

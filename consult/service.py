@@ -25,10 +25,10 @@ from consult.models import (
     FollowUp,
     Opinion,
     Participation,
-    ScopeKind,
     Vote,
 )
-from groups.models import ChatGroup, Community, Membership, Person, Role, Street
+from groups.models import ChatGroup, Membership, Person, Role
+from groups.scope import resolve_scope, scope_groups
 from xiaoqi.clock import SHANGHAI, local
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.outgoing import Outgoing, Priority
@@ -149,46 +149,6 @@ def parse_open(args: str, now: datetime) -> OpenSpec:
         secret="不记名" in flags or "无记名" in flags,
         quorum=quorum,
     )
-
-
-def resolve_scope(
-    session: Session, spec_scope: str, organiser: Person, group: ChatGroup | None
-) -> tuple[ScopeKind, str, str]:
-    """Where the consultation runs: (kind, id, name)."""
-    word = spec_scope.strip()
-    community_id = (group.community_id if group else None) or organiser.community_id
-    if word in ("", "本群") and group is not None:
-        return ScopeKind.GROUP, group.id, group.name or "本群"
-    if word in ("", "本群", "本社区", "全社区", "社区"):
-        community = session.get(Community, community_id) if community_id else None
-        if community is None:
-            raise ConsultError("不知道是哪个社区，请在“范围”里写上社区名称。")
-        return ScopeKind.COMMUNITY, community.id, community.name
-    if word in ("本街道", "全街道", "街道"):
-        community = session.get(Community, community_id) if community_id else None
-        street = session.get(Street, community.street_id) if community else None
-        if street is None:
-            raise ConsultError("不知道是哪个街道，请在“范围”里写上街道名称。")
-        return ScopeKind.STREET, street.id, street.name
-    named_community = session.exec(select(Community).where(Community.name == word)).first()
-    if named_community is not None:
-        return ScopeKind.COMMUNITY, named_community.id, named_community.name
-    named_street = session.exec(select(Street).where(Street.name == word)).first()
-    if named_street is not None:
-        return ScopeKind.STREET, named_street.id, named_street.name
-    raise ConsultError(f"没有找到“{word}”，范围可以写：本群、本社区、本街道，或社区、街道的名称。")
-
-
-def scope_groups(session: Session, kind: ScopeKind, scope_id: str) -> list[ChatGroup]:
-    query = select(ChatGroup).order_by(col(ChatGroup.id))
-    if kind is ScopeKind.GROUP:
-        query = query.where(ChatGroup.id == scope_id)
-    elif kind is ScopeKind.COMMUNITY:
-        query = query.where(ChatGroup.community_id == scope_id)
-    else:
-        communities = select(Community.id).where(Community.street_id == scope_id)
-        query = query.where(col(ChatGroup.community_id).in_(communities))
-    return list(session.exec(query))
 
 
 def open_consultation(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 from xiaoqi.db import StrEnumType, UTCDateTime
@@ -69,6 +70,7 @@ class ChatGroup(SQLModel, table=True):
     grid_id: str | None = Field(default=None, foreign_key="grid.id")
     registered: bool = True
     account: str | None = None  # the bot account that serves it; None: whichever account is in it
+    rules: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # None: the default rules
 
 
 class Department(SQLModel, table=True):
@@ -95,6 +97,9 @@ class Membership(SQLModel, table=True):
     person_id: str = Field(foreign_key="person.id", primary_key=True)
     group_id: str = Field(foreign_key="chat_group.id", primary_key=True, index=True)
     active: bool = True
+    welcomed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    nickname_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    nickname_reminders: int = 0
 
 
 class RoutingRule(SQLModel, table=True):

@@ -24,6 +24,7 @@ from groups.models import (
     RoutingRule,
     Street,
 )
+from moderation.models import ModerationExempt
 from nlp.labels import CATEGORIES
 from xiaoqi.errors import XiaoqiError
 
@@ -70,6 +71,7 @@ class GroupSpec(_Strict):
     name: str = Field(min_length=1)
     grid: str | None = None
     account: str | None = None
+    rules: str | None = None  # the group's rules, quoted in the welcome (default: the district's)
 
 
 class AccountSpec(_Strict):
@@ -111,6 +113,7 @@ class PersonSpec(_Strict):
     grid: str | None = None
     household: str | None = None
     groups: list[str] = []
+    exempt: bool = False  # may post links and notices without moderation (a property company's account)
 
     @field_validator("role")
     @classmethod
@@ -339,6 +342,7 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
                         community_id=community.id,
                         grid_id=group.grid,
                         account=group.account,
+                        rules=group.rules,
                     )
                 )
     session.flush()
@@ -378,6 +382,11 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
                 current[group_id].active = True
             else:
                 session.add(Membership(person_id=person.id, group_id=group_id))
+        exempt = session.get(ModerationExempt, person.id)
+        if person.exempt and exempt is None:
+            session.add(ModerationExempt(person_id=person.id, added_by="registry"))
+        elif not person.exempt and exempt is not None and exempt.added_by == "registry":
+            session.delete(exempt)
     session.flush()
     log.info("registry %s loaded: %d groups, %d people", path, groups, len(spec.people))
     return RegistrySummary(

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from consult.models import Consultation, ConsultState, FollowUp, ScopeKind
+from consult.models import Consultation, ConsultState, FollowUp
 from groups.models import Community, Department, Person, Street
+from groups.scope import ScopeKind
 from nlp.segment import Segmenter
 from reports.figures import UNREGISTERED, Compared
 from reports.period import Month, Scope

@@ -34,7 +34,10 @@ async def test_staff_get_group_statistics(bot: MemoryTransport) -> None:
 
 async def test_malformed_command_gets_its_usage_line(bot: MemoryTransport) -> None:
     (reply,) = await bot.say("#统计 去年", sender="wxid_sg", group="g1@chatroom")
-    assert reply.text == "不认识“去年”，可以用：今天、本周、本月。\n用法：#统计 [今天|本周|本月]"
+    assert (
+        reply.text
+        == "不认识“去年”，时间可以用：今天、本周、本月。\n用法：#统计 [本群|本社区|社区名|全区] [今天|本周|本月]"
+    )
 
 
 async def test_help_lists_only_what_the_role_may_use(bot: MemoryTransport) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,13 +26,20 @@ from tickets.policy import TicketPolicy
 from tickets.routing import grid_worker, leaders, social_worker
 from tickets.workdays import WorkCalendar
 from xiaoqi.errors import XiaoqiError
-from xiaoqi.outgoing import Outgoing
+from xiaoqi.outgoing import Outgoing, Priority
 from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.scheduling import mark_schedule_changed
 
 S = TicketState
 URGENT_SUPERVISE_AFTER = timedelta(minutes=30)
 MAX_ESCALATIONS = 3
+
+
+def urgent_first(ticket: Ticket, out: list[Outgoing]) -> list[Outgoing]:
+    """Messages about an emergency ticket go first and are not held back by quiet hours."""
+    if not ticket.urgent:
+        return out
+    return [replace(o, priority=Priority.URGENT) for o in out]
 
 
 def to_person(group_id: str | None, person_id: str, text: str) -> Outgoing:
@@ -57,7 +64,7 @@ def notify_reporters(session: Session, ticket: Ticket, text: str) -> list[Outgoi
             out.extend(Outgoing(text, to_id=person) for person in people)
         else:
             out.append(Outgoing(public, group_id=group_id, mentions=tuple(people)))
-    return out
+    return urgent_first(ticket, out)
 
 
 def notify_handler(session: Session, ticket: Ticket, template: str) -> list[Outgoing]:
@@ -65,19 +72,22 @@ def notify_handler(session: Session, ticket: Ticket, template: str) -> list[Outg
     if ticket.handler_id is None:
         return []
     reporter = session.get(Person, ticket.reporter_id)
-    return [
-        Outgoing(
-            template.format(
-                number=ticket.id,
-                category=ticket.category,
-                where=where_of(session, ticket),
-                reporter=(reporter.name if reporter else "") or ticket.reporter_id,
-                text=ticket.details or ticket.summary,
-                deadline=texts.when(ticket.deadline),
-            ),
-            to_id=ticket.handler_id,
-        )
-    ]
+    return urgent_first(
+        ticket,
+        [
+            Outgoing(
+                template.format(
+                    number=ticket.id,
+                    category=ticket.category,
+                    where=where_of(session, ticket),
+                    reporter=(reporter.name if reporter else "") or ticket.reporter_id,
+                    text=ticket.details or ticket.summary,
+                    deadline=texts.when(ticket.deadline),
+                ),
+                to_id=ticket.handler_id,
+            )
+        ],
+    )
 
 
 def where_of(session: Session, ticket: Ticket) -> str:
@@ -533,7 +543,7 @@ def run_alerts(desk: Desk, session: Session, at: datetime) -> list[Outgoing]:
     ).all()
     out: list[Outgoing] = []
     for ticket in due:
-        out += _alerts_for(desk, session, ticket, at)
+        out += urgent_first(ticket, _alerts_for(desk, session, ticket, at))
     return out
 
 

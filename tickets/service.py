@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from groups.models import ChatGroup, Person
 from tickets import texts
-from tickets.lifecycle import Desk, notify_handler, to_person, where_of
+from tickets.lifecycle import Desk, notify_handler, to_person, urgent_first, where_of
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from tickets.routing import Assignment, grid_worker, person_label, route, social_worker
 from tickets.similarity import places, similarity
@@ -355,7 +355,7 @@ def _open(
         )
     )
     if urgent:
-        return Filed(ticket, "new", _emergency_notices(desk, session, ticket, reporter))
+        return Filed(ticket, "new", urgent_first(ticket, _emergency_notices(desk, session, ticket, reporter)))
     short = texts.excerpt(summary)
     notices = [
         to_person(

@@ -19,9 +19,12 @@ from sqlmodel import Session, col, select
 from bot.app import App, create_app
 from bot.simulator import EventError, Tick, drain, output_record, parse_event, replay
 from bot.values import Incoming, Outgoing
+from faq.models import FaqQuestion
 from groups.messages import KIND_LABELS, Message, MessageKind
-from groups.models import Person
+from groups.models import Membership, Person
 from groups.registry import load_registry
+from moderation.models import ModerationCase
+from notices.models import Notice, NoticeRun
 from tickets.models import Ticket
 from xiaoqi.clock import local
 from xiaoqi.db import session_scope
@@ -110,11 +113,44 @@ def _summary(session: Session, sent: int, seconds: float, out: Path) -> Table:
         table.add_row("群里的话题前五", "，".join(f"{c} {n}" for c, n in top))
     for label, value in ticket_summary(session):
         table.add_row(label, value)
+    for label, value in community_summary(session):
+        table.add_row(label, value)
     table.add_row("小棲发出的消息", str(sent))
     table.add_row("用时", f"{seconds:.1f} 秒")
     table.add_row("数据库 / 日志", f"{out / 'xiaoqi.db'} / {out / 'xiaoqi.log'}")
     table.add_row("小棲的全部回复", str(out / "replies.jsonl"))
     return table
+
+
+def community_summary(session: Session) -> list[tuple[str, str]]:
+    """Notices, answers, welcomes and moderation: the repetitive work taken off the social workers."""
+    runs = session.exec(select(func.count(), func.sum(NoticeRun.sent), func.sum(NoticeRun.groups))).one()
+    notices = session.exec(select(func.count()).select_from(Notice)).one()
+    asked = dict(session.exec(select(FaqQuestion.state, func.count()).group_by(FaqQuestion.state)).all())
+    by_bot = session.exec(
+        select(func.count()).select_from(FaqQuestion).where(FaqQuestion.answered_by == "xiaoqi")
+    ).one()
+    forwarded = sum(asked.values()) - by_bot
+    cases = dict(
+        session.exec(select(ModerationCase.state, func.count()).group_by(ModerationCase.state)).all()
+    )
+    welcomed = session.exec(
+        select(func.count()).select_from(Membership).where(col(Membership.welcomed_at).is_not(None))
+    ).one()
+    reminded = session.exec(select(func.sum(Membership.nickname_reminders))).one() or 0
+    return [
+        ("通知", f"{notices} 条通知发送 {runs[0]} 次，送达 {runs[1] or 0}/{runs[2] or 0} 个群次"),
+        (
+            "办事咨询",
+            f"小棲直接回答 {by_bot} 次，转给社工 {forwarded} 次（已答复 {forwarded - asked.get('waiting', 0)}）",
+        ),
+        (
+            "广告提醒",
+            f"{sum(cases.values())} 次（报社工 {cases.get('reported', 0) + cases.get('upheld', 0)}，"
+            f"撤销 {cases.get('withdrawn', 0)}）",
+        ),
+        ("新成员欢迎 / 昵称提醒", f"{welcomed} 人 / {reminded} 次"),
+    ]
 
 
 def ticket_summary(session: Session) -> list[tuple[str, str]]:

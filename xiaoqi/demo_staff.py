@@ -17,6 +17,13 @@ from xiaoqi.outgoing import Outgoing
 _ASSIGNED = re.compile(r"回复“#签收 (\d+)”")
 _RATE = re.compile(r"^(\d+)号工单已办结")
 _REOPENED = re.compile(r"^【重办】(\d+)号工单")
+_QUESTION = re.compile(r"^【居民提问·(\d+)号】")
+_AD_REPORT = re.compile(r"^【广告提醒·(\d+)号】")
+ANSWERS = [
+    "您好，这个我问清楚了：工作日上午到社区服务大厅找我，我当面帮您办。",
+    "您好，这个要看具体情况，我明天上午打电话跟您细说。",
+    "您好，已经帮您问了物业，他们这两天会在群里统一答复。",
+]
 PROGRESS_NOTES = [
     "已联系物业，正在安排",
     "已到现场查看，正在协调处理",
@@ -33,7 +40,8 @@ RESOLUTIONS = [
 
 @dataclass
 class DemoPeople:
-    """Reacts to what the bot sent: handlers accept and resolve, some late; residents rate, some not at all."""
+    """Reacts to what the bot sent: handlers accept and resolve, some late; residents rate, some not at
+    all; social workers answer forwarded questions and decide on reported adverts."""
 
     seed: int = 20261001
     _queue: list[tuple[datetime, int, Incoming]] = field(default_factory=list)
@@ -63,6 +71,15 @@ class DemoPeople:
                 self._handler(number, out.to_id, out.at, urgent=out.text.startswith("【紧急】"))
             elif out.group_id is not None and out.mentions and (match := _RATE.match(out.text)):
                 self._resident(int(match[1]), out.mentions[0], out.group_id, out.at)
+            elif out.to_id is not None and (match := _QUESTION.match(out.text)):
+                rng = random.Random(f"{self.seed}-question-{match[1]}")
+                answer = f"#答复 {match[1]} {rng.choice(ANSWERS)}"
+                self._later(out.at + timedelta(minutes=rng.randint(15, 180)), out.to_id, answer)
+            elif out.to_id is not None and (match := _AD_REPORT.match(out.text)):
+                rng = random.Random(f"{self.seed}-advert-{match[1]}")
+                self._later(
+                    out.at + timedelta(minutes=rng.randint(10, 90)), out.to_id, f"#处理 {match[1]} 维持"
+                )
 
     def _handler(self, number: int, person: str, at: datetime, *, urgent: bool) -> None:
         if (number, person) in self._handled:

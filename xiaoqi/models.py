@@ -1,6 +1,7 @@
 """Imports every table so that SQLModel.metadata (and Alembic) sees the whole schema."""
 
 from consult.models import Ballot, Consultation, ConsultGroup, FollowUp, Opinion, Participation, Vote
+from faq.models import FaqQuestion
 from groups.messages import Message
 from groups.models import (
     ChatGroup,
@@ -13,6 +14,8 @@ from groups.models import (
     RoutingRule,
     Street,
 )
+from moderation.models import ModerationCase, ModerationExempt
+from notices.models import Notice, NoticeRun
 from tickets.models import (
     ExtensionRequest,
     LabelledExample,
@@ -36,6 +39,7 @@ __all__ = [
     "Department",
     "District",
     "ExtensionRequest",
+    "FaqQuestion",
     "FollowUp",
     "Grid",
     "JobRun",
@@ -43,6 +47,10 @@ __all__ = [
     "Lease",
     "Membership",
     "Message",
+    "ModerationCase",
+    "ModerationExempt",
+    "Notice",
+    "NoticeRun",
     "Opinion",
     "OutboxMessage",
     "Participation",

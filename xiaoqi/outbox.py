@@ -31,6 +31,7 @@ from groups.models import ChatGroup, Membership
 from xiaoqi.db import StrEnumType, UTCDateTime
 from xiaoqi.leases import hold
 from xiaoqi.outgoing import Outgoing, Priority
+from xiaoqi.quiet import QuietHours
 from xiaoqi.settings import SendLimits
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class OutboxMessage(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     file_path: str | None = None
+    tag: str | None = Field(default=None, index=True)  # e.g. notice:<run>: its sender hears how it went
     priority: int = Priority.REPLY
     state: OutboxState = Field(default=OutboxState.QUEUED, sa_type=StrEnumType(OutboxState))
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -77,6 +79,7 @@ class OutboxMessage(SQLModel, table=True):
             file_path=self.file_path,
             priority=Priority(self.priority),
             outbox_id=self.id,
+            tag=self.tag,
         )
 
 
@@ -123,6 +126,7 @@ class Outbox:
 
     account: str
     limits: SendLimits
+    quiet: QuietHours | None = None  # alerts and bulk wait out these hours; emergencies and answers don't
     holder: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _account_window: RateWindow | None = None
     _burst_window: RateWindow | None = None
@@ -151,6 +155,8 @@ class Outbox:
         """Queue messages produced at `at`; `replying_to` is a person who just wrote to this account."""
         rows = []
         for out in messages:
+            level = out.priority if out.priority is not None else priority
+            not_before = max(at, out.at) if out.at is not None else at
             row = OutboxMessage(
                 account=self._account_for(session, out, replying_to),
                 group_id=out.group_id,
@@ -158,9 +164,10 @@ class Outbox:
                 text=out.text,
                 mentions=list(out.mentions),
                 file_path=out.file_path,
-                priority=int(out.priority if out.priority is not None else priority),
+                tag=out.tag,
+                priority=int(level),
                 created_at=at,
-                not_before=max(at, out.at) if out.at is not None else at,
+                not_before=self._after_quiet(not_before, level),
             )
             session.add(row)
             rows.append(row)
@@ -171,6 +178,12 @@ class Outbox:
             self._dirty = True
             self._fresh.extend(rows)
         return rows
+
+    def _after_quiet(self, at: datetime, priority: int) -> datetime:
+        """When a message of this priority may leave, at or after `at`, given the quiet hours."""
+        if self.quiet is None or priority < Priority.ALERT:
+            return at
+        return self.quiet.defer(at)
 
     def _account_for(self, session: Session, out: Outgoing, replying_to: str | None) -> str:
         if out.group_id is not None:
@@ -262,11 +275,16 @@ class Outbox:
             conversation = row.group_id or f"person:{row.to_id}"
             if conversation in held:
                 continue
-            blocked = self._account_earliest(row.not_before, row.priority >= Priority.BULK)
+            start = self._after_quiet(row.not_before, row.priority)
+            blocked = self._after_quiet(
+                self._account_earliest(start, row.priority >= Priority.BULK), row.priority
+            )
             if blocked > until:
                 wake = blocked if wake is None else min(wake, blocked)
                 break  # the account's budget is spent: nothing after this row (same or lower priority) can go
-            allowed = self._earliest(row, row.not_before)
+            allowed = self._earliest(row, start)
+            if (morning := self._after_quiet(allowed, row.priority)) != allowed:
+                allowed = self._earliest(row, morning)  # the limits pushed it into the night
             if allowed > until:
                 held.add(conversation)
                 wake = allowed if wake is None else min(wake, allowed)

@@ -28,6 +28,7 @@ class Outgoing:
     file_path: str | None = field(default=None, compare=False)
     priority: Priority | None = field(default=None, compare=False)  # None: decided by who produced it
     outbox_id: int | None = field(default=None, compare=False)  # set once queued
+    tag: str | None = field(default=None, compare=False)  # groups queued messages for a status report
 
     def __post_init__(self) -> None:
         if (self.group_id is None) == (self.to_id is None):

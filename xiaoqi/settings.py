@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from xiaoqi.quiet import QuietHours
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOT_ID = "xiaoqi"
 BOT_NAME = "小棲"
@@ -51,6 +53,8 @@ class Settings:
     files_dir: Path | None = None  # charts and reports sent as files (default: <cache_dir>/files)
     account: str = DEFAULT_ACCOUNT  # the bot account this process speaks for (several may share a database)
     send_limits: SendLimits = SendLimits()
+    # nothing but emergencies and direct answers leaves in these hours (None: no quiet hours)
+    quiet_hours: QuietHours | None = field(default_factory=QuietHours)
 
     @property
     def files_path(self) -> Path:
@@ -73,6 +77,9 @@ class Settings:
                 ),
                 burst=_int_env("XIAOQI_SEND_BURST", SendLimits.burst),
             ),
+            quiet_hours=QuietHours.parse(env["XIAOQI_QUIET_HOURS"])
+            if "XIAOQI_QUIET_HOURS" in env
+            else QuietHours(),
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "database_url" in clean:

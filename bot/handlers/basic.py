@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, func
-from sqlmodel import Session, col, select
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from bot import replies
 from bot.router import Router, UsageError
-from groups.messages import KIND_LABELS, Message, MessageKind
+from groups.activity import activity
+from groups.messages import KIND_LABELS
 from groups.models import STAFF_ROLES, ChatGroup, Community, Grid, Membership, Person, Role
 from xiaoqi.clock import local
+from xiaoqi.errors import XiaoqiError
 from xiaoqi.outbox import Backlog, backlog
 
 if TYPE_CHECKING:
@@ -28,43 +30,77 @@ def show_help(app: App, sender: Person) -> str:
     return "\n".join([replies.HELP_HEADER, *app.router.help_lines(sender.role)])
 
 
-def _period_start(now: datetime, args: str) -> tuple[str, datetime]:
-    word = args.strip() or "今天"
-    if word not in PERIODS:
-        raise UsageError(f"不认识“{word}”，可以用：今天、本周、本月。")
+def _period_start(now: datetime, word: str) -> datetime:
     start_of_today = local(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    return word, start_of_today - timedelta(days=PERIODS[word] - 1)
+    return start_of_today - timedelta(days=PERIODS[word] - 1)
 
 
 @router.command(
     "统计",
     "stats",
-    usage="#统计 [今天|本周|本月]",
-    summary="本群（私聊时为您负责的范围）的消息统计",
+    usage="#统计 [本群|本社区|社区名|全区] [今天|本周|本月]",
+    summary="群或社区的活跃情况：消息、发言人数、新成员、热门话题、未办结工单",
     roles=STAFF_ROLES,
 )
 def stats(session: Session, now: datetime, args: str, sender: Person, group: ChatGroup | None) -> str:
-    word, since = _period_start(now, args)
-    conditions: list[ColumnElement[bool]] = [col(Message.sent_at) >= since, col(Message.sent_at) <= now]
-    if group is not None:
-        scope = group.name or "本群"
-        conditions.append(col(Message.group_id) == group.id)
-    elif sender.role in (Role.LEADER, Role.ADMIN) or sender.community_id is None:
-        scope = "全区"
+    words = args.split()
+    periods = [w for w in words if w in PERIODS]
+    places = [w for w in words if w not in PERIODS]
+    if len(periods) > 1 or len(places) > 1:
+        raise UsageError("")
+    if (
+        places
+        and not periods
+        and places[0] not in SCOPE_WORDS
+        and _community_named(session, places[0]) is None
+    ):
+        raise UsageError(f"不认识“{places[0]}”，时间可以用：今天、本周、本月。")
+    word = periods[0] if periods else "今天"
+    scope, group_id, community_id = _stats_scope(session, places[0] if places else "", sender, group)
+    figures = activity(session, _period_start(now, word), now, group_id=group_id, community_id=community_id)
+    if figures.messages == 0 and figures.new_members == 0:
+        text = f"{scope}{word}还没有消息。"
     else:
-        community = session.get(Community, sender.community_id)
-        scope = community.name if community else "本社区"
-        group_ids = select(ChatGroup.id).where(ChatGroup.community_id == sender.community_id)
-        conditions.append(col(Message.group_id).in_(group_ids))
-    by_kind = session.exec(select(Message.kind, func.count()).where(*conditions).group_by(Message.kind)).all()
-    total = sum(count for _, count in by_kind)
-    if total == 0:
-        return f"{scope}{word}还没有消息。"
-    people = session.exec(select(func.count(func.distinct(Message.sender_id))).where(*conditions)).one()
-    parts = "，".join(
-        f"{KIND_LABELS[MessageKind(kind)]} {count}" for kind, count in sorted(by_kind, key=lambda r: -r[1])
-    )
-    return f"{scope}{word}共 {total} 条消息（{parts}），{people} 人发言。"
+        kinds = "，".join(f"{KIND_LABELS[kind]} {count}" for kind, count in figures.by_kind)
+        text = f"{scope}{word}共 {figures.messages} 条消息（{kinds}），{figures.active_members} 人发言"
+        text += f"，新入群 {figures.new_members} 人。" if figures.new_members else "。"
+        if figures.topics:
+            text += "热门话题：" + "、".join(f"{topic} {count}" for topic, count in figures.topics) + "。"
+    if figures.open_tickets:
+        overdue = f"，其中超期 {figures.overdue_tickets} 件" if figures.overdue_tickets else ""
+        text += f"未办结工单 {figures.open_tickets} 件{overdue}。"
+    return text
+
+
+SCOPE_WORDS = ("本群", "本社区", "社区", "全区")
+
+
+def _community_named(session: Session, name: str) -> Community | None:
+    return session.exec(select(Community).where(Community.name == name)).first()
+
+
+def _stats_scope(
+    session: Session, word: str, sender: Person, group: ChatGroup | None
+) -> tuple[str, str | None, str | None]:
+    """(how to name it, group id, community id); both ids None means the whole district."""
+    if word in ("", "本群") and group is not None:
+        return group.name or "本群", group.id, None
+    if word == "全区" or (
+        word == "" and (sender.role in (Role.LEADER, Role.ADMIN) or sender.community_id is None)
+    ):
+        if sender.role not in (Role.LEADER, Role.ADMIN):
+            raise XiaoqiError("全区的统计只有领导和管理员可以看，您可以看本群或本社区的。")
+        return "全区", None, None
+    if word in ("", "本群", "本社区", "社区"):
+        community_id = (group.community_id if group else None) or sender.community_id
+        community = session.get(Community, community_id) if community_id else None
+        if community is None:
+            raise UsageError("不知道是哪个社区，请写上社区名称。")
+        return community.name, None, community.id
+    community = _community_named(session, word)
+    if community is None:
+        raise UsageError(f"没有找到“{word}”，可以写：本群、本社区、全区或社区名称。")
+    return community.name, None, community.id
 
 
 @router.command(

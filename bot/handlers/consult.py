@@ -12,9 +12,10 @@ from bot.router import SILENT, Context, Router, UsageError, _Silent
 from bot.values import Incoming, MessageKind, Outgoing
 from consult import service, texts
 from consult.jobs import ConsultationJob
-from consult.models import Consultation, ConsultState, ScopeKind
+from consult.models import Consultation, ConsultState
 from consult.service import ConsultError
 from groups.models import ChatGroup, Person, Role
+from groups.scope import ScopeKind
 from tickets.routing import person_label
 from tickets.service import open_task
 

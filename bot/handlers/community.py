@@ -1,0 +1,123 @@
+"""Everyday care of a group: welcoming newcomers and answering common questions."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from bot.router import Context, Router, UsageError
+from bot.values import Incoming
+from faq import answer_text, details_text
+from faq import questions as faq
+from groups.messages import Message, MessageKind
+from groups.models import ChatGroup, Membership, Person, Role
+from groups.welcome import needs_welcome, welcome_text
+from xiaoqi.outgoing import Outgoing, Priority
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+router = Router()
+ASKING = "咨询"
+MIN_OPEN_QUESTION = 6  # "几点开门" alone is the middle of a conversation, not a question to answer
+ANSWERERS = frozenset({Role.SOCIAL_WORKER, Role.GRID_WORKER, Role.ADMIN})
+APPROVERS = frozenset({Role.SOCIAL_WORKER, Role.ADMIN})
+_QUESTION = re.compile(
+    r"[?？]|吗|怎么|如何|哪里|哪儿|在哪|什么|多少|几点|能不能|可不可以|可以.{0,6}吗|阿能|请问"
+)
+_DETAILS = re.compile(
+    r"^(?:请问)?(?:要|需要)?(?:带|准备)(?:什么|啥|哪些)(?:材料|东西|证件)?[?？]*$|^(?:什么|啥|哪些)材料[?？]*$"
+)
+
+
+@router.on_message(kinds=(MessageKind.JOIN,))
+def welcome(
+    session: Session, now: datetime, message: Incoming, sender: Person, group: ChatGroup | None
+) -> Outgoing | None:
+    """One short welcome per newcomer, with the group's rules; it waits out the night like any notice."""
+    if group is None or sender.role.is_staff:
+        return None
+    membership = session.get(Membership, (sender.id, group.id))
+    if membership is None or not needs_welcome(membership):
+        return None
+    membership.welcomed_at = now
+    return Outgoing(
+        welcome_text(group, message.sender_name or sender.name),
+        group_id=group.id,
+        mentions=(sender.id,),
+        priority=Priority.ALERT,
+    )
+
+
+@router.on_message(kinds=(MessageKind.TEXT,))
+def answer_question(
+    ctx: Context,
+    app: App,
+    session: Session,
+    now: datetime,
+    message: Incoming,
+    sender: Person,
+    record: Message,
+) -> list[Outgoing] | Outgoing | None:
+    """咨询 from the knowledge base; when unsure and asked directly, a person answers instead."""
+    if sender.role.is_staff:
+        return None
+    group = ctx.group
+    text = app.router.without_bot_mention(message.text, app.settings.bot_id, app.settings.bot_name).strip()
+    addressed = message.is_private or app.settings.bot_id in message.mentions or text != message.text.strip()
+    if _DETAILS.match(text) and (matter_id := faq.last_answered(session, sender, group, now)) is not None:
+        matter = app.faq(session).matter(matter_id)
+        if matter is not None:
+            return ctx.reply(details_text(matter))
+    question = bool(_QUESTION.search(text))
+    if addressed:
+        asking = question or record.intent == ASKING
+    else:  # in the group: a real question to everyone, not a neighbour's answer or one put to a person
+        asking = record.intent == ASKING and question and len(text) >= MIN_OPEN_QUESTION
+        asking = asking and not message.mentions and not text.startswith(("@", "＠"))
+    if not asking or not text:
+        return None
+    match = app.faq(session).match(text)
+    if match.sure and match.matter is not None:
+        faq.record_answer(session, now, sender, group, message.message_id, text, match.matter)
+        return ctx.reply(answer_text(match.matter))
+    if not addressed:
+        return None  # a question among neighbours: they may well answer it
+    return faq.forward(session, now, sender, group, message.message_id, text, match.matter)
+
+
+@router.command(
+    "答复", "answer", usage="#答复 问题编号 回答内容", summary="回答小棲转来的居民提问", roles=ANSWERERS
+)
+def answer(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
+    number, _, text = args.partition(" ")
+    if not number or not text.strip():
+        raise UsageError("")
+    return faq.answer(session, now, sender, number, text)
+
+
+@router.command(
+    "入库",
+    "learn",
+    usage="#入库 问题编号 [分类]",
+    summary="把答复加入知识库，以后小棲直接回答",
+    roles=APPROVERS,
+)
+def learn(session: Session, now: datetime, sender: Person, args: str) -> str:
+    number, _, category = args.partition(" ")
+    if not number:
+        raise UsageError("")
+    return faq.learn(session, now, sender, number, category)
+
+
+@router.command("待答复", "questions", usage="#待答复", summary="还没人回答的居民提问", roles=ANSWERERS)
+def waiting(session: Session, sender: Person) -> str:
+    community = None if sender.role is Role.ADMIN else sender.community_id
+    rows = faq.waiting(session, community)
+    if not rows:
+        return "没有等待答复的居民提问。"
+    lines = [f"{q.id}号：{q.text[:40]}" for q in rows]
+    return "等待答复的居民提问（回复“#答复 编号 回答”）：\n" + "\n".join(lines)

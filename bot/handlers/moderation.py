@@ -1,0 +1,120 @@
+"""Advertising and spam in groups: warnings, appeals, the social worker's decisions, the allow-list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from bot.router import SILENT, Router, UsageError, _Silent
+from groups.messages import Message, MessageKind
+from groups.models import ChatGroup, Person, Role
+from moderation import service
+from moderation.models import CaseState
+from nlp import Labels
+from xiaoqi.clock import local
+from xiaoqi.outgoing import Outgoing
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+router = Router()
+DECIDERS = frozenset({Role.SOCIAL_WORKER, Role.ADMIN})
+STATE_WORDS = {
+    CaseState.WARNED: "已提醒",
+    CaseState.REPORTED: "已报社工",
+    CaseState.APPEALED: "申诉中",
+    CaseState.WITHDRAWN: "已撤销",
+    CaseState.UPHELD: "已维持",
+}
+
+
+@router.on_message(kinds=(MessageKind.TEXT, MessageKind.LINK, MessageKind.MINIPROGRAM))
+def screen(
+    app: App,
+    session: Session,
+    now: datetime,
+    sender: Person,
+    group: ChatGroup | None,
+    record: Message,
+    labels: Labels | None,
+) -> list[Outgoing] | _Silent | None:
+    """Warn about advertising before anything else sees the message (it is never a petition)."""
+    if group is None or not record.raw_text.strip() or service.is_exempt(session, sender):
+        return None
+    if labels is None and record.kind is not MessageKind.TEXT:
+        labels = app.classify([record.raw_text])[0]  # a link card's or mini-program's title
+    ad = labels.scores.get("intent", {}).get("广告", 0.0) if labels is not None else 0.0
+    reason = service.reason_for(session, record, ad, now)
+    if reason is None:
+        return None
+    return service.warn(session, now, sender, group, record, reason) or SILENT
+
+
+@router.command(
+    "申诉",
+    "appeal",
+    usage="申诉 提醒编号 理由（例如：申诉 3 我发的是社区活动）",
+    summary="觉得被误当成广告时申诉",
+)
+def appeal(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
+    number, _, why = args.partition(" ")
+    if not number:
+        raise UsageError("")
+    return service.appeal(session, now, sender, number, why)
+
+
+@router.command(
+    "处理",
+    "decide",
+    usage="#处理 提醒编号 维持|移出|误判 [说明]",
+    summary="决定怎么处理被提醒的广告或申诉",
+    roles=DECIDERS,
+)
+def decide(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
+    parts = args.split(None, 2)
+    if len(parts) < 2:
+        raise UsageError("")
+    return service.decide(session, now, sender, parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+
+
+@router.command(
+    "白名单", "allow", usage="#白名单 名字或微信号 [移除]", summary="允许某个账号发链接和通知", roles=DECIDERS
+)
+def allow(session: Session, now: datetime, sender: Person, args: str) -> str:
+    words = args.split()
+    if not words:
+        raise UsageError("")
+    remove = words[-1] in ("移除", "删除", "取消")
+    name = " ".join(words[:-1] if remove else words)
+    person = _member(session, name, sender)
+    return service.exempt(session, now, sender, person, remove)
+
+
+@router.command("违规记录", "cases", usage="#违规记录", summary="最近的广告提醒和处理情况", roles=DECIDERS)
+def cases(session: Session, sender: Person) -> str:
+    community = None if sender.role is Role.ADMIN else sender.community_id
+    rows = service.recent_cases(session, community)
+    if not rows:
+        return "最近没有广告提醒。"
+    lines = [
+        f"{case.id}号 {local(case.at):%m-%d %H:%M} {name}：{case.reason}，{STATE_WORDS[case.state]}"
+        for case, name in rows
+    ]
+    return "最近的广告提醒：\n" + "\n".join(lines)
+
+
+def _member(session: Session, name: str, near: Person) -> Person:
+    person = session.get(Person, name)
+    if person is not None:
+        return person
+    named = list(session.exec(select(Person).where(col(Person.name).contains(name))))
+    exact = [p for p in named if p.name == name]
+    nearby = [p for p in named if p.community_id == near.community_id]
+    for candidates in (exact, nearby, named):
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            raise UsageError(f"有几个人的名字里有“{name}”，请写全名或微信号。")
+    raise UsageError(f"没有找到“{name}”。")

@@ -1,0 +1,1 @@
+"""Advertising and spam: polite warnings, reports to the social worker, appeals; never removal."""

@@ -1,0 +1,218 @@
+"""Due process for advertising: a polite warning, the social worker told about repeat offenders,
+an appeal to the social worker, and the social worker's decision. Xiaoqi never removes anyone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from groups.messages import Message, MessageKind
+from groups.models import ChatGroup, Person
+from moderation.models import CaseState, ModerationCase, ModerationExempt
+from moderation.rules import ad_reason, repeat_key
+from tickets.routing import social_worker
+from xiaoqi import audit
+from xiaoqi.errors import XiaoqiError
+from xiaoqi.outgoing import Outgoing, Priority
+
+REPEAT_WINDOW = timedelta(hours=24)
+REPEAT_POSTS = 3  # the same text this often within the window is 刷屏
+MIN_REPEAT_CHARS = 6  # "好的" "收到" "谢谢" are repeated innocently
+OFFENCE_WINDOW = timedelta(days=7)
+REPORT_AT = 2  # the second case within the window goes to the social worker
+WARN_EVERY = timedelta(hours=24)  # at most one public warning a day per person and group
+BOT = "xiaoqi"
+DECISIONS = {
+    "误判": CaseState.WITHDRAWN,
+    "撤销": CaseState.WITHDRAWN,
+    "维持": CaseState.UPHELD,
+    "移出": CaseState.UPHELD,
+}
+
+
+class ModerationError(XiaoqiError):
+    """A case that does not exist or a decision that cannot be taken."""
+
+
+def is_exempt(session: Session, person: Person) -> bool:
+    return person.role.is_staff or session.get(ModerationExempt, person.id) is not None
+
+
+def reason_for(session: Session, message: Message, ad_probability: float, now: datetime) -> str | None:
+    """Why this message needs a warning, if it does: advertising, or the same text posted again and again."""
+    reason = ad_reason(message.kind, message.raw_text, ad_probability)
+    if reason is not None:
+        return reason
+    key = repeat_key(message.raw_text)
+    if message.kind is not MessageKind.TEXT or len(key) < MIN_REPEAT_CHARS:
+        return None
+    recent = session.exec(
+        select(Message.raw_text).where(
+            Message.sender_id == message.sender_id,
+            Message.kind == MessageKind.TEXT,
+            col(Message.sent_at) >= now - REPEAT_WINDOW,
+            col(Message.sent_at) <= now,
+        )
+    ).all()
+    same = sum(1 for text in recent if repeat_key(text) == key)
+    return "重复刷屏" if same >= REPEAT_POSTS else None
+
+
+def warn(
+    session: Session, now: datetime, person: Person, group: ChatGroup, message: Message, reason: str
+) -> list[Outgoing]:
+    """Open a case; warn in the group (at most once a day) and ask the social worker about repeats."""
+    case = ModerationCase(
+        person_id=person.id,
+        group_id=group.id,
+        message_id=message.platform_id,
+        reason=reason,
+        excerpt=message.text[:200],
+        at=now,
+    )
+    session.add(case)
+    session.flush()
+    audit.record(
+        session,
+        at=now,
+        actor_id=BOT,
+        action="moderation:warn",
+        target=person.id,
+        detail=f"{case.id} {reason}",
+    )
+    earlier = session.exec(
+        select(ModerationCase).where(
+            ModerationCase.person_id == person.id,
+            col(ModerationCase.at) >= now - OFFENCE_WINDOW,
+            ModerationCase.id != case.id,
+            col(ModerationCase.state) != CaseState.WITHDRAWN,
+        )
+    ).all()
+    out: list[Outgoing] = []
+    warned_lately = any(c.group_id == group.id and c.at >= now - WARN_EVERY for c in earlier)
+    if not warned_lately:
+        text = (
+            f"{person.name or '这位邻居'}您好，本群是邻里交流群，请不要发广告和推广内容（{reason}），谢谢配合！"
+            f"如果是误会，可以私聊小棲发“申诉 {case.id} 理由”。"
+        )
+        out.append(Outgoing(text, group_id=group.id, mentions=(person.id,), priority=Priority.ALERT))
+    count = len(earlier) + 1
+    already_reported = any(c.state is CaseState.REPORTED and c.at >= now - WARN_EVERY for c in earlier)
+    if count >= REPORT_AT and not already_reported:
+        case.state = CaseState.REPORTED
+        worker = social_worker(session, group.community_id)
+        if worker is not None:
+            report = (
+                f"【广告提醒·{case.id}号】{group.name or group.id}的{person.name or person.id}"
+                f"7天内第{count}次被提醒（{reason}）：“{case.excerpt[:60]}”\n"
+                f"请您决定：回复“#处理 {case.id} 维持”“#处理 {case.id} 移出”或“#处理 {case.id} 误判”。"
+                "小棲不会自己把人移出群。"
+            )
+            out.append(Outgoing(report, to_id=worker.id, priority=Priority.ALERT))
+        audit.record(
+            session, at=now, actor_id=BOT, action="moderation:report", target=person.id, detail=str(case.id)
+        )
+    return out
+
+
+def appeal(session: Session, now: datetime, person: Person, number: str, why: str) -> list[Outgoing]:
+    """A member disagrees with a warning: the social worker decides."""
+    case = _case(session, number)
+    if case.person_id != person.id:
+        raise ModerationError(f"{case.id}号提醒不是发给您的，不能申诉。")
+    if case.state in (CaseState.WITHDRAWN, CaseState.UPHELD):
+        raise ModerationError(f"{case.id}号提醒已经处理过了：{case.decision or '已处理'}。")
+    case.state, case.appeal = CaseState.APPEALED, (why.strip() or "（没写理由）")[:500]
+    audit.record(
+        session,
+        at=now,
+        actor_id=person.id,
+        action="moderation:appeal",
+        target=str(case.id),
+        detail=case.appeal,
+    )
+    group = session.get(ChatGroup, case.group_id) if case.group_id else None
+    worker = social_worker(session, group.community_id if group else person.community_id)
+    who = f"社工{worker.name}" if worker else "社区工作人员"
+    out = [Outgoing(f"收到，您对{case.id}号提醒的申诉已转给{who}，会尽快处理。", to_id=person.id)]
+    if worker is not None:
+        out.append(
+            Outgoing(
+                f"【申诉·{case.id}号】{person.name or person.id}认为这条不是广告：“{case.excerpt[:60]}”\n"
+                f"理由：{case.appeal}\n请回复“#处理 {case.id} 误判”撤销提醒，或“#处理 {case.id} 维持”。",
+                to_id=worker.id,
+            )
+        )
+    return out
+
+
+def decide(
+    session: Session, now: datetime, staff: Person, number: str, word: str, note: str
+) -> list[Outgoing]:
+    """The social worker's decision on a case; removal is theirs to do by hand."""
+    case = _case(session, number)
+    state = DECISIONS.get(word)
+    if state is None:
+        raise ModerationError("处理结果请写：维持、移出或误判。")
+    case.state, case.decided_by, case.decided_at = state, staff.id, now
+    case.decision = f"{word} {note}".strip()
+    member = session.get(Person, case.person_id)
+    name = member.name if member is not None else case.person_id
+    out: list[Outgoing] = []
+    if state is CaseState.WITHDRAWN:
+        out.append(
+            Outgoing(f"您好，{case.id}号提醒经社工核实是误判，已经撤销，打扰您了。", to_id=case.person_id)
+        )
+        confirm = f"已撤销{case.id}号提醒，并告诉了{name}。"
+    elif word == "移出":
+        confirm = f"已记下：{name}由您移出群聊。小棲不会自动移出成员，请您在群里手动操作。"
+    else:
+        confirm = f"已记下：维持{case.id}号提醒。"
+        if case.appeal:
+            out.append(
+                Outgoing(
+                    f"您好，您对{case.id}号提醒的申诉社工已处理：维持提醒。谢谢理解。", to_id=case.person_id
+                )
+            )
+    return [Outgoing(confirm, to_id=staff.id), *out]
+
+
+def exempt(session: Session, now: datetime, staff: Person, person: Person, remove: bool) -> str:
+    row = session.get(ModerationExempt, person.id)
+    if remove:
+        if row is None:
+            return f"{person.name}本来就不在白名单里。"
+        session.delete(row)
+        return f"已把{person.name}移出白名单，以后发广告会被提醒。"
+    if row is not None:
+        return f"{person.name}已经在白名单里了。"
+    session.add(ModerationExempt(person_id=person.id, added_by=staff.id, added_at=now))
+    return f"已把{person.name}加入白名单：发链接、通知不会被当作广告提醒。"
+
+
+def recent_cases(
+    session: Session, community_id: str | None, limit: int = 10
+) -> list[tuple[ModerationCase, str]]:
+    query = select(ModerationCase, Person.name).join(Person, col(Person.id) == ModerationCase.person_id)
+    if community_id is not None:
+        groups = select(ChatGroup.id).where(ChatGroup.community_id == community_id)
+        query = query.where(col(ModerationCase.group_id).in_(groups))
+    return list(session.exec(query.order_by(col(ModerationCase.at).desc()).limit(limit)).all())
+
+
+def count_cases(session: Session, since: datetime) -> int:
+    return int(
+        session.exec(
+            select(func.count()).select_from(ModerationCase).where(col(ModerationCase.at) >= since)
+        ).one()
+    )
+
+
+def _case(session: Session, number: str) -> ModerationCase:
+    digits = number.strip().lstrip("#").removesuffix("号")
+    case = session.get(ModerationCase, int(digits)) if digits.isdigit() else None
+    if case is None:
+        raise ModerationError(f"没有找到{number.strip()}号提醒。")
+    return case

@@ -1,0 +1,1 @@
+"""Notices from social workers to one group, a community, a street or the whole district."""
