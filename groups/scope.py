@@ -32,6 +32,8 @@ def resolve_scope(
     community_id = (group.community_id if group else None) or person.community_id
     if word in ("", "本群") and group is not None:
         return ScopeKind.GROUP, group.id, group.name or "本群"
+    if word == "本群":
+        raise ScopeError("私聊里没有“本群”，请在群里发，或写本社区、本街道、社区或街道的名称。")
     if word in ("", "本群", "本社区", "全社区", "社区"):
         community = session.get(Community, community_id) if community_id else None
         if community is None:

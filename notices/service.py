@@ -181,8 +181,15 @@ class NoticeJob:
         )
         waiting = states.get(OutboxState.QUEUED, 0) + states.get(OutboxState.SENDING, 0)
         if waiting:
+            # look again when the rest should have left: after quiet hours, at the bulk pace
+            first = session.exec(
+                select(func.min(OutboxMessage.not_before)).where(
+                    OutboxMessage.tag == f"notice:{run.id}", OutboxMessage.state == OutboxState.QUEUED
+                )
+            ).one()
+            start = max(at, _aware(first)) if first is not None else at
             wait = timedelta(seconds=math.ceil(waiting * 60 / BULK_PER_MINUTE))
-            run.check_at = at + min(CHECK_MAX, max(CHECK_MIN, wait))
+            run.check_at = start + min(CHECK_MAX, max(CHECK_MIN, wait))
             return []
         run.check_at = None
         run.sent, run.failed = states.get(OutboxState.SENT, 0), states.get(OutboxState.FAILED, 0)

@@ -103,3 +103,38 @@ def test_category_corrections_export_as_training_data(tmp_path: Path) -> None:
         "text,category",
         "小区门口的井盖松了,市政设施",
     ]
+
+
+def test_simulate_runs_a_weekly_notice_across_a_week_and_holds_it_in_quiet_hours(tmp_path: Path) -> None:
+    events = tmp_path / "week.jsonl"
+    lines = [
+        {
+            "at": "2026-11-02T09:00:00+08:00",
+            "to": "xiaoqi",
+            "from": "wxid_sg",
+            "text": "#通知 本社区 每天22:30\n明早7点前不要在楼道充电。",
+        },
+        {
+            "at": "2026-11-02T09:01:00+08:00",
+            "group": "g1@chatroom",
+            "from": "wxid_sg",
+            "text": "#通知 本群 每周三9:00\n周三下午社区有免费法律咨询。",
+        },
+        {"at": "2026-11-02T09:02:00+08:00", "to": "xiaoqi", "from": "wxid_sg", "text": "#通知 本群\n开会"},
+        {"at": "2026-11-09T09:30:00+08:00", "tick": True},
+    ]
+    events.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines), encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'week.db'}"
+    result = _run("simulate", str(events), "--registry", str(REGISTRY), "--db", db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    nightly = [r["at"] for r in replies if r["group"] == "g1@chatroom" and "楼道充电" in r["text"]]
+    # due at 22:30 every day, inside quiet hours: each waits until 07:00 the next morning
+    assert nightly == [f"2026-11-{day:02d}T07:00:00+08:00" for day in range(3, 10)]
+    legal = [r["at"] for r in replies if "法律咨询" in r["text"] and r["group"]]
+    assert legal == ["2026-11-04T09:00:00+08:00"]
+    reports = [r["text"] for r in replies if r["to"] == "wxid_sg" and "通知已发到" in r["text"]]
+    assert "2号通知已发到幸福1-5栋群 1/1 个群。下次发送：每周三 09:00。" in reports
+    assert reports.count("1号通知已发到幸福社区 2/2 个群。下次发送：每天 22:30。") == 7
+    refused = [r["text"] for r in replies if r["to"] == "wxid_sg" and "私聊里没有" in r["text"]]
+    assert refused == ["私聊里没有“本群”，请在群里发，或写本社区、本街道、社区或街道的名称。"]
