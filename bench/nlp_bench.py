@@ -1,6 +1,7 @@
 """Benchmark of nlp/: real-data accuracy, the default model against snownlp, holdout, speed.
 
 Run from the repo root:  python bench/nlp_bench.py [--quick] [--compare] [--skip-snownlp]
+                         [--classifier joint|nblr|...] [--real-data-only]
 Reads ../shared/data (never copied into the repo) and data/nlp/{seed,holdout}. Prints the
 machine, every measurement, and a markdown table for the README. Medians over repeats.
 """
@@ -32,12 +33,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from nlp import DEFAULT_CONFIG, TRAIN_CONFIG, MessageClassifier, default_model, read_csv
-from nlp.build import nlp_resources, seed_corpus, train_model
+from nlp.build import config_for, nlp_resources, seed_corpus, train_model
 from nlp.corpus import csv_files, read_csvs
 from nlp.labels import HEADS
 from nlp.model import library_versions
 from nlp.normalize import normalize
 from nlp.segment import Segmenter
+from nlp.train import TrainConfig
 
 SHARED = REPO.parent / "shared" / "data"
 DATA = REPO / "data"
@@ -83,11 +85,11 @@ def resources() -> tuple[Path, Path]:
     return nlp_resources(DATA)
 
 
-def real_data(quick: bool, cache: Path) -> None:
+def real_data(quick: bool, cache: Path, config: TrainConfig = TRAIN_CONFIG) -> None:
     print("\n## (a) Training pipeline on real data (../shared/data)")
     print(
-        f"  config (TRAIN_CONFIG, what train_model and `xiaoqi nlp train --C 30` use): "
-        f"{json.dumps(TRAIN_CONFIG.as_dict(), ensure_ascii=False)}"
+        f"  config ({'TRAIN_CONFIG, what train_model uses' if config == TRAIN_CONFIG else '--classifier'}): "
+        f"{json.dumps(config.as_dict(), ensure_ascii=False)}"
     )
     userdict, stopwords = resources()
     if not SHARED.is_dir():
@@ -95,9 +97,7 @@ def real_data(quick: bool, cache: Path) -> None:
         return
 
     def fit_score(train: Path, test: Path, label: str = "label") -> float:
-        model = train_model(
-            read_csv(train, "text", [label]), TRAIN_CONFIG, userdict, stopwords, cache / "jieba"
-        )
+        model = train_model(read_csv(train, "text", [label]), config, userdict, stopwords, cache / "jieba")
         held = read_csv(test, "text", [label])
         return float(accuracy_score(held.labels[label], model.predict(list(held.texts), label)))
 
@@ -117,10 +117,10 @@ def real_data(quick: bool, cache: Path) -> None:
     from nlp.train import cross_val_predict_proba
 
     weibo = read_csv(SHARED / "weibo_emotion_smp2020_train.csv", "text", ["emotion"])
-    probe = MessageClassifier({}, Segmenter(userdict, cache / "jieba"), Manifest({}, TRAIN_CONFIG))
+    probe = MessageClassifier({}, Segmenter(userdict, cache / "jieba"), Manifest({}, config))
     _, docs = probe.prepare(weibo.texts)
     classes, proba = cross_val_predict_proba(
-        docs, weibo.labels["emotion"], TRAIN_CONFIG, read_word_list(stopwords), folds=5
+        docs, weibo.labels["emotion"], config, read_word_list(stopwords), folds=5
     )
     pred = classes[proba.argmax(axis=1)]
     record(
@@ -288,8 +288,7 @@ def compare(cache: Path) -> None:
     from nlp.segment import read_word_list
     from nlp.train import cross_val_predict_proba
 
-    probe = MessageClassifier({}, Segmenter(userdict, cache / "jieba"), Manifest({}, DEFAULT_CONFIG))
-    _, seed_docs = probe.prepare(seed.texts)
+    segmenter = Segmenter(userdict, cache / "jieba")
     candidates = [
         replace(DEFAULT_CONFIG, classifier="nblr", C=30),
         replace(DEFAULT_CONFIG, classifier="nblr", C=10),
@@ -302,6 +301,7 @@ def compare(cache: Path) -> None:
         replace(DEFAULT_CONFIG, classifier="svc", C=10),
         replace(DEFAULT_CONFIG, classifier="sgd", C=1),
         replace(DEFAULT_CONFIG, classifier="cnb", C=3),
+        replace(config_for("joint"), char_only_heads=DEFAULT_CONFIG.char_only_heads),
     ]
     print(
         "| classifier | C | words | chars | min_df | stop words | seed CV intent F1 | holdout intent F1 | "
@@ -313,6 +313,7 @@ def compare(cache: Path) -> None:
         model = train_model(seed, config, userdict, stopwords, cache / "jieba")
         fit = time.perf_counter() - start
         labels = model.classify_batch(list(hold.texts))
+        _, seed_docs = MessageClassifier({}, segmenter, Manifest({}, config)).prepare(seed.texts)
         classes, proba = cross_val_predict_proba(
             seed_docs, seed.labels["intent"], config, read_word_list(stopwords), folds=5
         )
@@ -338,21 +339,19 @@ def main() -> None:
     parser.add_argument("--compare", action="store_true", help="also run the model comparison")
     parser.add_argument("--skip-snownlp", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--classifier",
+        default=TRAIN_CONFIG.classifier,
+        help="named training config for part (a), the training pipeline: joint | nblr | nblr+lr | lr | ...",
+    )
+    parser.add_argument("--real-data-only", action="store_true", help="run part (a) only")
     args = parser.parse_args()
     machine()
     with tempfile.TemporaryDirectory(prefix="xiaoqi-bench-") as tmp:
         cache = Path(tmp)
-        start = time.perf_counter()
-        model = default_model(DATA, cache)
-        print(
-            f"\n(default model built in {time.perf_counter() - start:.1f} s; "
-            f"config {json.dumps(DEFAULT_CONFIG.as_dict(), ensure_ascii=False)})"
-        )
-        model_dir = next((cache / "nlp").glob("default-*"))
-        speed(model, model_dir, cache, args.repeats)
-        holdout(model)
-        weibo_polarity(model, args.skip_snownlp)
-        real_data(args.quick, cache)
+        if not args.real_data_only:
+            default_model_parts(cache, args.repeats, args.skip_snownlp)
+        real_data(args.quick, cache, config_for(args.classifier))
         if args.compare:
             compare(cache)
     print("\n## Table for the README\n")
@@ -360,6 +359,20 @@ def main() -> None:
     print("|---|---|---|---|")
     for measure, ours, target, reference in rows:
         print(f"| {measure} | {ours} | {target} | {reference} |")
+
+
+def default_model_parts(cache: Path, repeats: int, skip_snownlp: bool) -> None:
+    """Parts (b)-(d): the default model's speed, holdout scores and Weibo polarity."""
+    start = time.perf_counter()
+    model = default_model(DATA, cache)
+    print(
+        f"\n(default model built in {time.perf_counter() - start:.1f} s; "
+        f"config {json.dumps(DEFAULT_CONFIG.as_dict(), ensure_ascii=False)})"
+    )
+    model_dir = next((cache / "nlp").glob("default-*"))
+    speed(model, model_dir, cache, repeats)
+    holdout(model)
+    weibo_polarity(model, skip_snownlp)
 
 
 if __name__ == "__main__":

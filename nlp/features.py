@@ -12,7 +12,12 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from nlp.segment import TOKEN_SEP
+from nlp.segment import FULL_SEP, TOKEN_SEP
+
+
+def _precise(doc: str) -> str:
+    """The precise-mode part of a prepared document (without any full-mode section)."""
+    return doc.partition(FULL_SEP)[0] if FULL_SEP in doc else doc
 
 
 class WordNgrams:
@@ -24,7 +29,7 @@ class WordNgrams:
 
     def units(self, doc: str) -> list[str]:
         """The words n-grams are made of."""
-        return [w for w in doc.split(TOKEN_SEP) if w and w not in self.stopwords]
+        return [w for w in _precise(doc).split(TOKEN_SEP) if w and w not in self.stopwords]
 
     def __call__(self, doc: str) -> list[str]:
         words = self.units(doc)
@@ -35,6 +40,20 @@ class WordNgrams:
         return grams
 
 
+class FullModeWords(WordNgrams):
+    """Analyzer: the words of a prepared document's full-mode section (jieba cut_all: every
+    dictionary word in the text, overlapping ones too), as unigrams. Documents prepared
+    without full mode have none."""
+
+    def __init__(self, stopwords: Iterable[str] = (), ngram_range: tuple[int, int] = (1, 1)):
+        super().__init__(stopwords, ngram_range)
+
+    def units(self, doc: str) -> list[str]:
+        """The full-mode words."""
+        full = doc.partition(FULL_SEP)[2]
+        return [w for w in full.split(TOKEN_SEP) if w and w not in self.stopwords]
+
+
 class CharNgrams:
     """Analyzer: character n-grams of the normalised text behind a prepared document."""
 
@@ -43,7 +62,7 @@ class CharNgrams:
 
     def units(self, doc: str) -> str:
         """The characters n-grams are made of."""
-        return doc.replace(TOKEN_SEP, "")
+        return _precise(doc).replace(TOKEN_SEP, "")
 
     def __call__(self, doc: str) -> list[str]:
         text = self.units(doc)
@@ -61,8 +80,12 @@ def text_features(
     char_ngrams: tuple[int, int] = (1, 3),
     min_df: int = 1,
     max_features: int | None = None,
+    char_min_df: int | None = None,
+    full_mode: bool = False,
 ) -> FeatureUnion:
-    """TF-IDF over words and characters: words carry meaning, characters survive typos."""
+    """TF-IDF over words and characters: words carry meaning, characters survive typos.
+    full_mode adds jieba full-mode word unigrams (documents must be prepared with them);
+    char_min_df, when given, replaces min_df for the character part."""
     parts = []
     if word_ngrams[1] > 0:
         parts.append(
@@ -84,6 +107,19 @@ def text_features(
                 TfidfVectorizer(
                     analyzer=CharNgrams(char_ngrams),
                     sublinear_tf=True,
+                    min_df=min_df if char_min_df is None else char_min_df,
+                    max_features=max_features,
+                    dtype=np.float32,
+                ),
+            )
+        )
+    if full_mode:
+        parts.append(
+            (
+                "full",
+                TfidfVectorizer(
+                    analyzer=FullModeWords(stopwords),
+                    sublinear_tf=True,
                     min_df=min_df,
                     max_features=max_features,
                     dtype=np.float32,
@@ -91,6 +127,22 @@ def text_features(
             )
         )
     return FeatureUnion(parts)
+
+
+def block_widths(features: Any) -> tuple[int, ...]:
+    """Column counts of a fitted text_features() union's parts, in matrix column order."""
+    if not isinstance(features, FeatureUnion):
+        return ()
+    return tuple(len(v.vocabulary_) for _, v in features.transformer_list if v != "drop")
+
+
+def needs_full_mode(features: Any) -> bool:
+    """Whether a fitted text_features() union reads full-mode words."""
+    return isinstance(features, FeatureUnion) and any(
+        isinstance(v, TfidfVectorizer) and isinstance(v.analyzer, FullModeWords)
+        for _, v in features.transformer_list
+        if v != "drop"
+    )
 
 
 def needs_words(features: Any) -> bool:

@@ -160,7 +160,13 @@ class MessageClassifier:
     def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[str]]:
         """Normalised texts and the segmented documents the heads take."""
         normalized = [normalize(t) for t in texts]
-        return normalized, self.segmenter.prepare_many(normalized)
+        return normalized, self._segment(normalized)
+
+    def _segment(self, normalized: list[str]) -> list[str]:
+        """Prepared documents, with the full-mode section when the config's features read it."""
+        if self.manifest.config.full_mode:
+            return self.segmenter.prepare_many(normalized, full=True)
+        return self.segmenter.prepare_many(normalized)
 
     def head_probabilities(
         self, texts: Sequence[str], heads: Sequence[str] | None = None
@@ -187,7 +193,7 @@ class MessageClassifier:
             if key not in features_cache:
                 if needs_words(features):
                     if docs is None:
-                        docs = self.segmenter.prepare_many(normalized)
+                        docs = self._segment(normalized)
                     inputs = docs
                 else:  # characters read the same from a prepared document or the bare text
                     inputs = docs if docs is not None else [unsegmented(t) for t in normalized]

@@ -33,6 +33,9 @@ _jieba, JIEBA_IMPL = _import_jieba()
 # Joins tokens in a prepared document; normalisation removes control characters, so no token
 # can contain it.
 TOKEN_SEP = "\x1f"
+# Starts the optional full-mode section of a prepared document (jieba cut_all words, for
+# models whose features read them); the same guarantee holds for it.
+FULL_SEP = "\x1e"
 
 
 def unsegmented(normalized: str) -> str:
@@ -105,13 +108,24 @@ class Segmenter:
             return []
         return [w for w in self._ready().cut(text, HMM=True) if not w.isspace()]
 
-    def prepare(self, text: str) -> str:
-        """Tokens joined by TOKEN_SEP: the form every model head takes as input."""
-        return TOKEN_SEP.join(self.words(text))
+    def full_words(self, text: str) -> list[str]:
+        """Full-mode (cut_all) words of already normalised text: every dictionary word in it,
+        overlapping ones included, spaces dropped."""
+        if not text:
+            return []
+        return [w for w in self._ready().cut(text, cut_all=True) if w and not w.isspace()]
 
-    def prepare_many(self, texts: Iterable[str]) -> list[str]:
+    def prepare(self, text: str, full: bool = False) -> str:
+        """Tokens joined by TOKEN_SEP: the form every model head takes as input; with full,
+        followed by FULL_SEP and the full-mode words (for features that read them)."""
+        precise = TOKEN_SEP.join(self.words(text))
+        if not full:
+            return precise
+        return precise + FULL_SEP + TOKEN_SEP.join(self.full_words(text))
+
+    def prepare_many(self, texts: Iterable[str], full: bool = False) -> list[str]:
         """prepare() over many texts."""
-        return [self.prepare(t) for t in texts]
+        return [self.prepare(t, full) for t in texts]
 
     def __getstate__(self) -> dict[str, Any]:
         return {"userdict": self.userdict, "cache_dir": self.cache_dir}

@@ -16,13 +16,17 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from nlp.features import fast_transform, text_features
+from nlp.ensemble import JointEnsemble
+from nlp.features import block_widths, fast_transform, text_features
 from nlp.labels import NO_CATEGORY
 from nlp.nblr import NBLogisticRegression, NBLRPlainLREnsemble
 
 logger = logging.getLogger(__name__)
 
-CLASSIFIERS = ("nblr", "nblr+lr", "lr", "svc", "sgd", "cnb")
+CLASSIFIERS = ("joint", "nblr", "nblr+lr", "lr", "svc", "sgd", "cnb")
+# The joint ensemble's NB-SVM takes C / JOINT_C_SCALE as its SVM's C, so the C grid and the
+# --C option keep one meaning (larger: less regularised) and the default C=30 gives it C=1.
+JOINT_C_SCALE = 30.0
 SEED = 20240601
 
 
@@ -35,6 +39,10 @@ class TrainConfig:
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (1, 3)
     min_df: int = 2
+    # min_df of the character part (None: min_df); full_mode adds jieba full-mode (cut_all)
+    # word unigrams, which the documents then carry (MessageClassifier.prepare reads this).
+    char_min_df: int | None = None
+    full_mode: bool = False
     use_stopwords: bool = True
     # Heads with their own character-n-gram features (no words): they need no segmentation, so
     # asking only for them skips jieba. Sentiment lives in characters (好 烦 谢谢 😭) more than
@@ -63,12 +71,15 @@ class TrainConfig:
         return cls(**known)
 
 
-def make_classifier(config: TrainConfig, n_min_class: int = 5, head: str = "") -> Any:
-    """The classifier a config names, with probabilities that are calibrated or close to it."""
+def make_classifier(config: TrainConfig, n_min_class: int = 5, head: str = "", features: Any = None) -> Any:
+    """The classifier a config names, with probabilities that are calibrated or close to it;
+    features, the fitted extractor it will read, gives the joint ensemble its views."""
     name = config.classifier
     weight = "balanced" if head in config.balanced_heads else config.class_weight
     if name == "nblr":
         return NBLogisticRegression(C=config.C, class_weight=weight, random_state=SEED)
+    if name == "joint":
+        return JointEnsemble(C=config.C / JOINT_C_SCALE, views=block_widths(features), random_state=SEED)
     if name == "nblr+lr":
         return NBLRPlainLREnsemble(C=config.C, class_weight=weight, random_state=SEED)
     if name == "lr":
@@ -122,13 +133,13 @@ def fit_heads(
         if len(classes) < 2:
             logger.warning("head %s has fewer than two labels; skipped", head)
             continue
-        classifier = make_classifier(config, int(counts.min()), head)
         head_features, head_matrix = features, matrix
         if head in config.char_only_heads:
             if char_features is None:
                 char_features = _char_features(features, docs, config, stopwords)
                 char_matrix = fast_transform(char_features, list(docs))
             head_features, head_matrix = char_features, char_matrix
+        classifier = make_classifier(config, int(counts.min()), head, head_features)
         classifier.fit(head_matrix[rows], y.astype(str))
         heads[head] = Pipeline([("features", head_features), ("classifier", classifier)])
         logger.info("fitted head %s on %d rows, %d labels", head, len(rows), len(classes))
@@ -137,7 +148,7 @@ def fit_heads(
 
 def char_only(config: TrainConfig) -> TrainConfig:
     """The config of a char_only_heads extractor: its character n-grams and no words."""
-    return replace(config, word_ngrams=(0, 0), char_ngrams=config.char_only_ngrams)
+    return replace(config, word_ngrams=(0, 0), char_ngrams=config.char_only_ngrams, full_mode=False)
 
 
 def _char_features(
@@ -146,18 +157,20 @@ def _char_features(
     """The char_only_heads extractor: the shared one's character part when it is the same
     (same n-grams, same documents, same min_df), so it is stored and computed only once."""
     chars = dict(shared.transformer_list).get("chars")
-    if chars is not None and config.char_only_ngrams == config.char_ngrams:
+    if chars is not None and config.char_only_ngrams == config.char_ngrams and config.char_min_df is None:
         return FeatureUnion([("chars", chars)])
     return fit_features(docs, char_only(config), stopwords)
 
 
 def fit_features(docs: Sequence[str], config: TrainConfig, stopwords: Sequence[str]) -> FeatureUnion:
-    """The TF-IDF word + character extractor, fitted on all documents."""
+    """The TF-IDF word + character (+ full-mode word) extractor, fitted on all documents."""
     features = text_features(
         stopwords=stopwords if config.use_stopwords else (),
         word_ngrams=config.word_ngrams,
         char_ngrams=config.char_ngrams,
         min_df=config.min_df,
+        char_min_df=config.char_min_df,
+        full_mode=config.full_mode,
     )
     features.fit(list(docs))
     return features
@@ -183,7 +196,7 @@ def cross_val_predict_proba(
     for train_idx, test_idx in splitter.split(docs_arr, y_arr):
         features = fit_features(list(docs_arr[train_idx]), config, stopwords)
         counts = np.unique(y_arr[train_idx], return_counts=True)[1]
-        classifier = clone(make_classifier(config, int(counts.min()), head))
+        classifier = clone(make_classifier(config, int(counts.min()), head, features))
         classifier.fit(fast_transform(features, list(docs_arr[train_idx])), y_arr[train_idx])
         fold_proba = classifier.predict_proba(fast_transform(features, list(docs_arr[test_idx])))
         cols = np.searchsorted(classes, classifier.classes_)

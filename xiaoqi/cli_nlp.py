@@ -82,14 +82,16 @@ def train(
     label_col: Annotated[
         list[str] | None, typer.Option(help="Label column; repeat for several heads.")
     ] = None,
-    classifier: Annotated[str, typer.Option(help="nblr | nblr+lr | lr | svc | sgd | cnb")] = "nblr",
+    classifier: Annotated[
+        str, typer.Option(help="joint (default) | nblr | nblr+lr | lr | svc | sgd | cnb")
+    ] = "joint",
     c: Annotated[float | None, typer.Option("--C", help="Regularisation; default: tuned by CV.")] = None,
 ) -> None:
     """Train a model for any labelled CSV; every --label-col becomes a head."""
     from dataclasses import replace
 
-    from nlp import TRAIN_CONFIG, CorpusError, read_csv, train_model
-    from nlp.build import nlp_resources
+    from nlp import CorpusError, read_csv, train_model
+    from nlp.build import config_for, nlp_resources
     from nlp.corpus import fingerprint
     from nlp.train import CLASSIFIERS
 
@@ -103,7 +105,7 @@ def train(
     except CorpusError as exc:
         raise _fail(str(exc)) from exc
     userdict, stopwords = nlp_resources(data_dir())
-    config = replace(TRAIN_CONFIG, classifier=classifier)
+    config = config_for(classifier)
     if c is not None:
         config = replace(config, C=c)
     elif len(corpus) >= 60:
@@ -140,13 +142,11 @@ def evaluate(
     label_col: Annotated[str, typer.Option(help="Label column to score.")] = "intent",
     model: Annotated[Path | None, typer.Option(help="Model dir to evaluate.")] = None,
     cv: Annotated[int | None, typer.Option(help="Cross-validate a fresh model with N folds.")] = None,
-    classifier: Annotated[str, typer.Option(help="Classifier for --cv.")] = "nblr",
+    classifier: Annotated[str, typer.Option(help="Classifier for --cv.")] = "joint",
 ) -> None:
     """Accuracy, macro-F1, per-class table and confusion matrix; last line is JSON."""
-    from dataclasses import replace
-
-    from nlp import TRAIN_CONFIG, CorpusError, read_csv
-    from nlp.build import nlp_resources
+    from nlp import CorpusError, read_csv
+    from nlp.build import config_for, nlp_resources
     from nlp.evaluate import score_report
     from nlp.labels import HEADS
 
@@ -177,7 +177,7 @@ def evaluate(
         if cv is None or cv < 2:
             raise _fail("--cv needs at least 2 folds")
         userdict, stopwords = nlp_resources(data_dir())
-        config = replace(TRAIN_CONFIG, classifier=classifier)
+        config = config_for(classifier)
         probe = MessageClassifier({}, Segmenter(userdict, cache_dir() / "jieba"), Manifest({}, config))
         _, docs = probe.prepare(texts)
         try:

@@ -10,12 +10,11 @@ from nlp import read_csv, train_model
 
 from .conftest import shared_data
 
-# Regression floors just under what the pipeline measures today (bench/nlp_bench.py:
-# ChnSentiCorp 0.9325, THUCNews 0.8725). The targets, 0.94 and 0.88, are not yet
-# reached by TF-IDF + NB-LR (see TRAIN_CONFIG in nlp/build.py for what was tried); raise
-# these floors when the pipeline reaches them.
-CHNSENTICORP_MIN = 0.925
-THUCNEWS_MIN = 0.865
+# With the joint ensemble (TRAIN_CONFIG, nlp/build.py) bench/nlp_bench.py measures ChnSentiCorp
+# 0.9333 and THUCNews 0.8892. THUCNews meets the target, 0.88, which is its floor; the
+# ChnSentiCorp target, 0.94, is not reached, so its floor stays just under what is measured.
+CHNSENTICORP_MIN = 0.93
+THUCNEWS_MIN = 0.88
 
 
 def _accuracy(train: Path, test: Path, data_dir: Path, cache_dir: Path) -> float:
