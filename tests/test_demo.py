@@ -47,3 +47,12 @@ def test_the_demo_month_shows_the_whole_ticket_loop(
     assert any(r["text"].startswith("收到！您反映的") for r in replies)
     assert any(r["text"].startswith("紧急情况！") for r in replies)
     assert "工单" in shown and "居民评价" in shown
+    # the repetitive work: notices with their delivery reports, answers, welcomes, advert warnings
+    assert sum(r["text"].startswith("【社区通知】") for r in replies) >= 10
+    assert any(r["to"] and "号通知已发到" in r["text"] for r in replies)
+    assert any(r["text"].startswith("欢迎") and r["group"] for r in replies)
+    assert sum("请不要发广告" in r["text"] for r in replies) >= 5
+    assert any(r["text"].startswith("【广告提醒·") for r in replies)
+    assert any(r["text"].startswith("【居民提问·") for r in replies)
+    assert any(r["text"].startswith("关于您问的") for r in replies)  # a social worker's answer, relayed
+    assert "通知" in shown and "办事咨询" in shown and "广告提醒" in shown

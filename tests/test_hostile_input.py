@@ -7,11 +7,14 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from bot.app import App
 from bot.values import Incoming, MessageKind
+from faq.models import FaqQuestion
 from groups.messages import Message
+from moderation.models import ModerationCase, ModerationExempt
+from notices.models import Notice
 from tickets.models import TicketEvent
 from xiaoqi.db import session_scope
 
@@ -37,6 +40,16 @@ COMMAND_WORDS = [
     "满意",
     "不满意",
     "是",
+    "通知",
+    "取消通知",
+    "通知列表",
+    "答复",
+    "入库",
+    "待答复",
+    "处理",
+    "白名单",
+    "违规记录",
+    "申诉",
 ]
 PREFIXES = ["#", "＃", "/", "@小棲 ", "@xiaoqi ", ""]
 texts = st.one_of(
@@ -103,7 +116,8 @@ def test_random_messages_never_crash_and_are_stored_once(smart_app: App, batch) 
 
 
 def _resident_staff_actions(app: App) -> int:
-    """Ticket transitions only staff may make, done by a resident (must stay zero)."""
+    """Ticket transitions, notices, answers, moderation decisions and exemptions only staff may make,
+    done by a resident (must stay zero)."""
     with session_scope(app.engine) as session:
         staff_only = ["签收", "进展", "办结", "退回", "转派", "延期", "改类"]
         query = (
@@ -114,4 +128,16 @@ def _resident_staff_actions(app: App) -> int:
                 TicketEvent.action.in_(staff_only),  # type: ignore[attr-defined]
             )
         )
-        return int(session.exec(query).one())
+        ticket_moves = int(session.exec(query).one())
+        residents = ["wxid_r1", "wxid_r2", "wxid_new"]
+        others = [
+            select(func.count()).select_from(Notice).where(col(Notice.author_id).in_(residents)),
+            select(func.count()).select_from(FaqQuestion).where(col(FaqQuestion.answered_by).in_(residents)),
+            select(func.count())
+            .select_from(ModerationCase)
+            .where(col(ModerationCase.decided_by).in_(residents)),
+            select(func.count())
+            .select_from(ModerationExempt)
+            .where(col(ModerationExempt.added_by).in_(residents)),
+        ]
+        return ticket_moves + sum(int(session.exec(q).one()) for q in others)
