@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -17,7 +19,7 @@ from consult.jobs import ConsultationJob, Summariser
 from faq import FaqMatcher, load_knowledge
 from faq.questions import learned_matters, learned_version
 from groups.messages import Message, capture_message
-from groups.models import ChatGroup, Person
+from groups.models import ChatGroup, Membership, Person
 from groups.welcome import nickname_job
 from nlp import Labels, MessageClassifier
 from nlp.segment import Segmenter
@@ -43,6 +45,8 @@ ALONE = timedelta(days=3650)  # a process alone with its database: only its own 
 SCHEDULER_LEASE = "scheduler"
 LEASE_TTL = timedelta(seconds=90)  # `xiaoqi run` renews it every tick (30 s)
 EMERGENCY = "紧急"
+BATCH_EVENTS = 200  # events a replay handles per transaction
+PINNED = (ChatGroup, Person, Membership)
 
 
 @dataclass
@@ -62,6 +66,8 @@ class App:
     _baseline: datetime | None = field(default=None, init=False)
     _quiet_until: datetime | None = field(default=None, init=False)
     _faq: tuple[int, FaqMatcher] | None = field(default=None, init=False)
+    _batch: Session | None = field(default=None, init=False)  # replays: one transaction for many events
+    _batch_events: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.settings.account, self.settings.send_limits, self.settings.quiet_hours)
@@ -91,6 +97,54 @@ class App:
     def single_process(self, alone: bool) -> None:
         self.outbox.shared = not alone
 
+    @contextmanager
+    def batch(self, on_commit: Callable[[], None] | None = None) -> Iterator[None]:
+        """Replays (single process only): handle many events in one transaction, committed every
+        BATCH_EVENTS events and before each scheduled job, instead of twice per message. A crash
+        loses the uncommitted events; replaying the same events again redoes them, once (capture
+        is idempotent, and each answer is queued in the transaction that marks its message handled).
+        `on_commit` runs after each commit: a replay shows what was sent only once it is committed."""
+        if not self.single_process or self._batch is not None:
+            yield
+            if on_commit is not None:
+                on_commit()
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            self._batch, self._batch_events = session, 0
+            # the identity map holds objects weakly: keep the registry's groups, people and
+            # memberships for the whole replay, so each is read once instead of once a message
+            pinned: list[object] = []
+
+            if on_commit is not None:
+                event.listen(session, "after_commit", lambda _session: on_commit())
+
+            @event.listens_for(session, "loaded_as_persistent")
+            @event.listens_for(session, "pending_to_persistent")
+            def pin(_session: Session, instance: object) -> None:
+                if isinstance(instance, PINNED):
+                    pinned.append(instance)
+
+            try:
+                yield
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                self._batch = None
+
+    @contextmanager
+    def _unit(self, *, commit: bool = True) -> Iterator[Session]:
+        """A unit of work: its own committed transaction, or a part of the open batch (committed
+        with it, or at once with `commit`)."""
+        if self._batch is None:
+            with session_scope(self.engine) as session:
+                yield session
+            return
+        yield self._batch
+        if commit:
+            self._batch.commit()
+
     def advance(self, now: datetime) -> list[Outgoing]:
         """Move the clock to `now`: run everything due by then in time order, send what may be sent."""
         if self._baseline is None:
@@ -107,7 +161,7 @@ class App:
         """The queued messages the send limits allow by `now` (live: claimed; settle them once sent)."""
         if not self.outbox.may_release(now):
             return []
-        with session_scope(self.engine) as session:
+        with self._unit(commit=False) as session:
             return self.outbox.release(session, now, live=self.live_delivery)
 
     def settle(self, sent: Sequence[int], failed: Sequence[tuple[int, str]]) -> None:
@@ -128,7 +182,7 @@ class App:
         failed: set[str] = set()
         released: list[Outgoing] = []
         while True:
-            with session_scope(self.engine) as session:
+            with self._unit() as session:
                 jobs = [job for job in self.jobs if job.name not in failed]
                 due, earliest = next_run(session, jobs, self._baseline, now)
                 if due is not None:
@@ -145,6 +199,8 @@ class App:
                     self._quiet_until = min(earliest, horizon) if earliest is not None else horizon
                     return released
                 at, job = due
+                if self._batch is not None:
+                    session.commit()  # a job (the report, say) may read through other connections
                 try:
                     with session.begin_nested():
                         produced = job.run(session, at)
@@ -165,7 +221,7 @@ class App:
     def handle(self, incoming: Incoming, labels: Labels | None = None) -> list[Outgoing]:
         """Capture, label and answer one event; one bad message never stops the bot."""
         sent = self.advance(incoming.at)
-        with session_scope(self.engine) as session:
+        with self._unit(commit=False) as session:
             if incoming.group_id is not None and not self._serves(session, incoming.group_id):
                 return sent  # another bot account in this group serves it
             captured = capture_message(
@@ -180,7 +236,8 @@ class App:
                 sent_at=incoming.at,
                 now=self.clock or incoming.at,
             )
-            session.commit()  # stored before anything else can go wrong
+            if self._batch is None:
+                session.commit()  # stored before anything else can go wrong
             if not captured.needs_handling:
                 log.debug("message %s already handled", incoming.message_id)
                 return sent
@@ -209,6 +266,10 @@ class App:
             if session.info.pop(SCHEDULE_CHANGED, False):
                 self._quiet_until = None
             released = self.outbox.release(session, incoming.at, live=self.live_delivery)
+            if self._batch is not None:
+                self._batch_events += 1
+                if self._batch_events % BATCH_EVENTS == 0:
+                    session.commit()
         return sent + released
 
     def _serves(self, session: Session, group_id: str) -> bool:

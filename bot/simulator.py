@@ -125,9 +125,37 @@ def replay(
     events: Iterable[Event],
     emit: Callable[[list[Outgoing]], None],
     before: Callable[[datetime], None] | None = None,
+    *,
+    durable: bool = False,
 ) -> None:
-    """Feed events in order, classifying text messages in batches; `before` may interleave other events."""
+    """Feed events in order, classifying text messages in batches; `before` may interleave other events.
+
+    A single-process app handles them in batched transactions (`App.batch`). With `durable`, what was
+    sent is emitted only once committed, so a replay killed and run again shows nothing twice;
+    without it, at once (for simulated people who react to it in the same run)."""
     pending = iter(events)
+    if not durable:
+        with app.batch():
+            _replay(app, pending, emit, before)
+        return
+    committed: list[Outgoing] = []
+
+    def show() -> None:
+        if committed:
+            ready = committed[:]
+            committed.clear()
+            emit(ready)
+
+    with app.batch(on_commit=show):
+        _replay(app, pending, committed.extend, before)
+
+
+def _replay(
+    app: App,
+    pending: Iterator[Event],
+    emit: Callable[[list[Outgoing]], None],
+    before: Callable[[datetime], None] | None,
+) -> None:
     while batch := list(itertools.islice(pending, BATCH)):
         texts = [
             mask_private_numbers(e.text)
@@ -183,7 +211,7 @@ def run_simulation(app: App, lines: Iterable[str], out: TextIO, errors: TextIO) 
             out.write(json.dumps(output_record(message), ensure_ascii=False) + "\n")
         result.sent += len(produced)
 
-    replay(app, events(), emit)
+    replay(app, events(), emit, durable=True)
     drain(app, emit)
     out.flush()
     return result
