@@ -116,7 +116,12 @@ class App:
             pinned: list[object] = []
 
             if on_commit is not None:
-                event.listen(session, "after_commit", lambda _session: on_commit())
+                # after_commit also fires when a savepoint is released: only the real commit counts
+                event.listen(
+                    session,
+                    "after_commit",
+                    lambda done: None if done.in_nested_transaction() else on_commit(),
+                )
 
             @event.listens_for(session, "loaded_as_persistent")
             @event.listens_for(session, "pending_to_persistent")

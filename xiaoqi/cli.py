@@ -27,6 +27,8 @@ consult_app = typer.Typer(help="Community consultations (协商议事).")
 app.add_typer(consult_app, name="consult")
 report_app = typer.Typer(help="The monthly public-opinion report (民情月报).")
 app.add_typer(report_app, name="report")
+bench_app = typer.Typer(help="Benchmarks of the whole pipeline.")
+app.add_typer(bench_app, name="bench")
 
 DbOption = Annotated[
     str | None,
@@ -331,6 +333,41 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     _setup_logging(logging.ERROR, out / "xiaoqi.log")
     run_demo(Settings.from_env(), out)
+
+
+@bench_app.command("month")
+def bench_month(
+    groups: Annotated[int, typer.Option("--groups", min=1, help="Groups in the generated district.")] = 1160,
+    messages: Annotated[
+        int, typer.Option("--messages", min=1, help="Messages in the month (duplicate deliveries on top).")
+    ] = 350_000,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Database URL, best a fresh one (default: OUT/xiaoqi.db, new).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="The same seed generates the same month.")] = 1,
+    out: Annotated[
+        Path, typer.Option("--out", help="Registry, database, log, replies and report go here.")
+    ] = Path("xiaoqi-bench"),
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the numbers as JSON.")] = None,
+) -> None:
+    """Generate a district-month (October 2026) and time it through the full pipeline and the report."""
+    import json
+
+    from rich.console import Console
+
+    from xiaoqi.benchmonth_run import BenchOptions, run_bench, summary_lines
+
+    out.mkdir(parents=True, exist_ok=True)
+    _setup_logging(logging.ERROR, out / "xiaoqi.log")
+    console = Console(highlight=False)
+    options = BenchOptions(groups=groups, messages=messages, seed=seed, out=out, database_url=db)
+    result = run_bench(Settings.from_env(), options, console)
+    for line in summary_lines(result):
+        console.print(line, soft_wrap=True, markup=False)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        console.print(f"numbers written to {json_path}", soft_wrap=True, markup=False)
 
 
 def _mount_nlp() -> None:

@@ -251,17 +251,17 @@ class Outbox:
             .order_by(OutboxMessage.priority, OutboxMessage.id)  # type: ignore[arg-type]
             .limit(BATCH)
         ).all()
-        more = session.exec(
-            select(OutboxMessage.id)
-            .where(
+        later = session.exec(
+            select(func.min(OutboxMessage.not_before)).where(
                 OutboxMessage.account == self.account,
                 OutboxMessage.state == OutboxState.QUEUED,
                 OutboxMessage.not_before > until,  # type: ignore[operator]
             )
-            .limit(1)
-        ).first()
+        ).one()
+        if later is not None:  # held back (quiet hours, retries, or queued before a restart)
+            self._note_later(_aware(later))  # type: ignore[arg-type]
         return self._walk(
-            session, list(found), until, live=live, leftover=len(found) == BATCH or more is not None
+            session, list(found), until, live=live, leftover=len(found) == BATCH or later is not None
         )
 
     def _walk(

@@ -1,0 +1,257 @@
+"""`xiaoqi bench month`: a generated district-month through the full pipeline, timed stage by stage."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot.app import create_app
+from bot.simulator import Tick, drain, output_record, replay
+from bot.values import Incoming, Outgoing
+from consult.models import Consultation
+from groups.messages import Message
+from groups.registry import load_registry
+from tickets.models import Ticket
+from xiaoqi.benchmonth import MONTH, MONTH_END, Material, MonthTraffic
+from xiaoqi.benchmonth_district import plan_district, write_registry
+from xiaoqi.db import session_scope
+from xiaoqi.nlp_wiring import load_classifier
+from xiaoqi.outbox import OutboxMessage, OutboxState
+from xiaoqi.settings import Settings
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    groups: int = 1160
+    messages: int = 350_000
+    seed: int = 1
+    out: Path = Path("xiaoqi-bench")
+    database_url: str | None = None  # default: a fresh SQLite file in `out`
+
+
+def machine() -> dict[str, Any]:
+    cpu = "?"
+    cpuinfo = Path("/proc/cpuinfo")
+    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu or platform.processor(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest rank of an ascending list."""
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))] if ordered else 0.0
+
+
+def survey(traffic: MonthTraffic) -> dict[str, Any]:
+    """One pass over the generated month without the bot: what it holds and the generator's own peak."""
+    tracemalloc.start()
+    deliveries = ticks = 0
+    kinds: dict[str, int] = {}
+    for event in traffic:
+        if isinstance(event, Tick):
+            ticks += 1
+            continue
+        deliveries += 1
+        kinds[event.kind.value] = kinds.get(event.kind.value, 0) + 1
+    generator_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {
+        "deliveries": deliveries,
+        "unique_messages": traffic.unique,
+        "duplicate_deliveries": traffic.duplicates,
+        "ticks": ticks,
+        "kinds": dict(sorted(kinds.items(), key=lambda kv: -kv[1])),
+        "generator_peak_mb": round(generator_peak / 2**20, 1),
+    }
+
+
+def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
+    """Generate, replay, drain, report; return every number printed."""
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    url = options.database_url
+    if url is None:
+        db_path = out / "xiaoqi.db"
+        for stale in (db_path, out / "xiaoqi.db-wal", out / "xiaoqi.db-shm"):
+            stale.unlink(missing_ok=True)
+        url = f"sqlite:///{db_path}"
+    settings = replace(settings, database_url=url, files_dir=settings.files_dir or out / "files")
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+
+    plan = plan_district(options.groups, options.seed)
+    registry = out / "registry.yaml"
+    write_registry(plan, registry)
+    traffic = MonthTraffic(
+        plan, Material.load(settings.data_dir / "demo" / "scenes.yaml"), options.messages, options.seed
+    )
+    month = survey(traffic)
+    stages["generation"] = time.perf_counter() - started
+    console.print(
+        f"辖区：{len(plan.streets)} 个街道、{len(plan.communities)} 个社区、{len(plan.groups)} 个群、"
+        f"{plan.people} 名登记人员（{registry}）；{MONTH} 月 {month['unique_messages']} 条消息",
+        soft_wrap=True,
+    )
+
+    lap = time.perf_counter()
+    console.print("正在加载消息理解模型…")
+    app = create_app(settings, classifier=load_classifier(settings))
+    app.single_process = True  # the benchmark owns its database
+    stages["model load"] = time.perf_counter() - lap
+    lap = time.perf_counter()
+    with session_scope(app.engine) as session:
+        load_registry(session, registry)
+    stages["registry load"] = time.perf_counter() - lap
+
+    handle_times: list[float] = []
+    sent = 0
+    handle = app.handle
+
+    def timed_handle(incoming: Incoming, labels: Any = None) -> list[Outgoing]:
+        begun = time.perf_counter()
+        try:
+            return handle(incoming, labels)
+        finally:
+            handle_times.append(time.perf_counter() - begun)
+
+    app.handle = timed_handle  # type: ignore[method-assign]
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with (out / "replies.jsonl").open("w", encoding="utf-8") as sink:
+
+        def emit(produced: list[Outgoing]) -> None:
+            nonlocal sent
+            for message in produced:
+                sink.write(json.dumps(output_record(message), ensure_ascii=False) + "\n")
+            sent += len(produced)
+
+        lap = time.perf_counter()
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("回放一个月的群消息", total=month["deliveries"] + month["ticks"])
+            replay(app, _advancing(iter(traffic), lambda: progress.advance(task)), emit)
+        stages["replay"] = time.perf_counter() - lap
+        lap = time.perf_counter()
+        emit(app.advance(MONTH_END))
+        drain(app, emit, until=MONTH_END)
+        stages["final drain + jobs"] = time.perf_counter() - lap
+    app.handle = handle  # type: ignore[method-assign]
+
+    from reports.build import build_report
+
+    lap = time.perf_counter()
+    files = build_report(
+        app.engine, MONTH, out / "report", now=MONTH_END, settings=settings, segmenter=app.segmenter
+    )
+    stages["report build"] = time.perf_counter() - lap
+    stages["total"] = time.perf_counter() - started
+
+    with session_scope(app.engine) as session:
+        produced = {
+            "messages_stored": session.exec(select(func.count()).select_from(Message)).one(),
+            "tickets": session.exec(select(func.count()).select_from(Ticket)).one(),
+            "consultations": session.exec(select(func.count()).select_from(Consultation)).one(),
+            "outbox_sent": session.exec(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state == OutboxState.SENT)
+            ).one(),
+            "outbox_waiting": session.exec(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != OutboxState.SENT)
+            ).one(),
+            "bot_messages_emitted": sent,
+        }
+    dialect = app.engine.dialect
+    version = ".".join(str(part) for part in dialect.server_version_info or ())
+    app.engine.dispose()
+    ordered = sorted(handle_times)
+    return {
+        "machine": machine(),
+        "database": f"{dialect.name} {version}".strip(),
+        "size": {"groups": options.groups, "messages": options.messages, "seed": options.seed},
+        "events": month,
+        "stages_s": {name: round(seconds, 2) for name, seconds in stages.items()},
+        "throughput_msgs_per_s": round(month["deliveries"] / stages["replay"], 1)
+        if stages["replay"]
+        else 0.0,
+        "handle_ms": {
+            "calls": len(ordered),
+            "median": round(percentile(ordered, 0.5) * 1000, 2),
+            "p90": round(percentile(ordered, 0.9) * 1000, 2),
+            "p99": round(percentile(ordered, 0.99) * 1000, 2),
+            "max": round((ordered[-1] if ordered else 0.0) * 1000, 2),
+        },
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "produced": produced,
+        "report": {"html": str(files.html), "pdf": str(files.pdf)},
+        "finished_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+
+
+def _advancing(events: Iterator[Incoming | Tick], step: Callable[[], None]) -> Iterator[Incoming | Tick]:
+    for event in events:
+        yield event
+        step()
+
+
+def summary_lines(result: dict[str, Any]) -> list[str]:
+    """What `xiaoqi bench month` prints at the end, one measure a line."""
+    m, ev, st, h, p = (
+        result["machine"],
+        result["events"],
+        result["stages_s"],
+        result["handle_ms"],
+        result["produced"],
+    )
+    kinds = ", ".join(f"{kind} {n}" for kind, n in ev["kinds"].items())
+    return [
+        f"machine: {m['platform']}; CPU: {m['cpu']}; cores: {m['cores']}; Python {m['python']}",
+        f"database: {result['database']}",
+        f"events: {ev['deliveries']} deliveries = {ev['unique_messages']} messages + "
+        f"{ev['duplicate_deliveries']} duplicates ({kinds}); {ev['ticks']} clock ticks",
+        f"stages: generation {st['generation']} s + model load {st['model load']} s + registry load "
+        f"{st['registry load']} s; replay {st['replay']} s; final drain + jobs {st['final drain + jobs']} s; "
+        f"report build {st['report build']} s; total {st['total']} s",
+        f"throughput: {result['throughput_msgs_per_s']} messages/s over the replay",
+        f"App.handle per message: median {h['median']} ms, p90 {h['p90']} ms, p99 {h['p99']} ms, "
+        f"max {h['max']} ms ({h['calls']} calls)",
+        f"peak memory: {result['peak_rss_mb']} MB resident (ru_maxrss); generator {ev['generator_peak_mb']} MB",
+        f"produced: {p['messages_stored']} messages stored, {p['tickets']} tickets, "
+        f"{p['consultations']} consultations, {p['outbox_sent']} outbox rows sent "
+        f"({p['outbox_waiting']} not sent), {p['bot_messages_emitted']} bot messages emitted",
+        f"report: {result['report']['html']} / {result['report']['pdf']}",
+    ]
