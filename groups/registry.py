@@ -188,6 +188,17 @@ def _line_of(path: Path_, lines: Mapping[Path_, int]) -> int:
     return 1
 
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _line_map(source: str) -> dict[Path_, int]:
+    lines: dict[Path_, int] = {}
+    node = yaml.compose(source, Loader=yaml.SafeLoader)
+    if node is not None:
+        _lines(node, (), lines)
+    return lines
+
+
 def parse_registry(path: Path) -> RegistrySpec:
     """Read and validate a registry file; raises RegistryError naming line and field."""
     try:
@@ -195,19 +206,17 @@ def parse_registry(path: Path) -> RegistrySpec:
     except (OSError, UnicodeDecodeError) as error:
         raise RegistryError(f"{path}: 无法读取：{error}") from error
     try:
-        node = yaml.compose(source, Loader=yaml.SafeLoader)
+        data = yaml.load(source, Loader=_FAST_LOADER)  # a safe loader: libyaml's when built
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         raise RegistryError(f"{path}{line}: YAML 格式错误：{getattr(error, 'problem', error)}") from error
-    if node is None:
+    if data is None:
         raise RegistryError(f"{path}: 文件是空的")
-    lines: dict[Path_, int] = {}
-    _lines(node, (), lines)
-    data = yaml.safe_load(source)
     try:
         spec = RegistrySpec.model_validate(data)
     except ValidationError as error:
+        lines = _line_map(source)  # only a bad file pays for the line numbers
         problems = sorted(error.errors(), key=lambda e: _line_of(tuple(e["loc"]), lines))
         first = problems[0]
         loc = tuple(first["loc"])
@@ -217,7 +226,7 @@ def parse_registry(path: Path) -> RegistrySpec:
     problem = _cross_check(spec)
     if problem is not None:
         loc, message = problem
-        raise RegistryError(f"{path}:{_line_of(loc, lines)}: {_where(loc)}: {message}")
+        raise RegistryError(f"{path}:{_line_of(loc, _line_map(source))}: {_where(loc)}: {message}")
     return spec
 
 
@@ -358,31 +367,37 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
                 for category, route in community.routing.items()
             ]
     session.add_all(rules)
+    # people, their memberships and exemptions: read what exists once, then insert or update
+    known = {p.id: p for p in session.exec(select(Person))}
+    memberships: dict[str, dict[str, Membership]] = {}
+    for membership in session.exec(select(Membership)):
+        memberships.setdefault(membership.person_id, {})[membership.group_id] = membership
+    exemptions = {e.person_id: e for e in session.exec(select(ModerationExempt))}
     for person in spec.people:
-        existing = session.get(Person, person.id)
-        session.merge(
-            Person(
-                id=person.id,
-                name=person.name,
-                role=ROLE_NAMES[person.role],
-                community_id=person.community,
-                grid_id=person.grid,
-                household=person.household,
-                registered=True,
-                first_seen_at=existing.first_seen_at if existing else None,
-            ),
-        )
+        fields: dict[str, Any] = {
+            "name": person.name,
+            "role": ROLE_NAMES[person.role],
+            "community_id": person.community,
+            "grid_id": person.grid,
+            "household": person.household,
+            "registered": True,
+        }
+        existing = known.get(person.id)
+        if existing is None:
+            session.add(Person(id=person.id, **fields))
+        else:
+            for name, value in fields.items():
+                if getattr(existing, name) != value:
+                    setattr(existing, name, value)
     session.flush()
     for person in spec.people:
-        current = {
-            m.group_id: m for m in session.exec(select(Membership).where(Membership.person_id == person.id))
-        }
+        current = memberships.get(person.id, {})
         for group_id in person.groups:
             if group_id in current:
                 current[group_id].active = True
             else:
                 session.add(Membership(person_id=person.id, group_id=group_id))
-        exempt = session.get(ModerationExempt, person.id)
+        exempt = exemptions.get(person.id)
         if person.exempt and exempt is None:
             session.add(ModerationExempt(person_id=person.id, added_by="registry"))
         elif not person.exempt and exempt is not None and exempt.added_by == "registry":
