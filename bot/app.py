@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session
 
 from bot import replies
@@ -35,6 +36,7 @@ from xiaoqi.outbox import Outbox
 from xiaoqi.outgoing import Priority
 from xiaoqi.scheduling import SCHEDULE_CHANGED, Job, next_run
 from xiaoqi.settings import Settings
+from xiaoqi.spool import Spool
 
 log = logging.getLogger(__name__)
 CLASSIFIED_KINDS = frozenset({MessageKind.TEXT})
@@ -61,6 +63,7 @@ class App:
     classifier: MessageClassifier | None = None
     segmenter: Segmenter | None = None  # jieba, loaded on first use (FAQ, summaries, reports)
     outbox: Outbox = field(init=False)
+    spool: Spool = field(init=False)
     live_delivery: bool = False  # True under `xiaoqi run`: released messages are claimed until settled
     clock: datetime | None = field(default=None, init=False)
     _baseline: datetime | None = field(default=None, init=False)
@@ -71,6 +74,7 @@ class App:
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.settings.account, self.settings.send_limits, self.settings.quiet_hours)
+        self.spool = Spool(self.settings.spool_path)
 
     def faq(self, session: Session) -> FaqMatcher:
         """The knowledge base's matcher, rebuilt when staff approve a new answer into it."""
@@ -218,6 +222,36 @@ class App:
                 if not self.live_delivery and at < now:
                     released += self.outbox.release(session, at)
 
+    def receive(self, incoming: Incoming) -> list[Outgoing]:
+        """Live transports: handle an event, or keep it in the local spool while the database is
+        unreachable. Spooled events are handled first, in order, once it answers again."""
+        sent = self.retry_spooled()
+        if len(self.spool):
+            self.spool.add(incoming)  # still unreachable: keep the order
+            return sent
+        try:
+            return sent + self.handle(incoming)
+        except DBAPIError as error:
+            if not _unreachable(error):
+                raise
+            self.spool.add(incoming)
+            return sent
+
+    def retry_spooled(self) -> list[Outgoing]:
+        """Handle what the spool holds, if the database answers again (the clock calls this too)."""
+        if not len(self.spool):
+            return []
+        sent: list[Outgoing] = []
+        try:
+            handled = self.spool.drain(lambda incoming: sent.extend(self.handle(incoming)))
+        except DBAPIError as error:
+            if not _unreachable(error):
+                raise
+            log.info("database still unreachable: %d messages wait in the spool", len(self.spool))
+            return sent
+        log.warning("database reachable again: %d spooled messages handled", handled)
+        return sent
+
     def classify(self, texts: Sequence[str]) -> list[Labels | None]:
         if self.classifier is None or not texts:
             return [None] * len(texts)
@@ -308,6 +342,11 @@ class App:
         if not answer and addressed and parsed is None and incoming.kind is MessageKind.TEXT:
             answer = [ctx.reply(replies.GREETING)]
         return answer
+
+
+def _unreachable(error: DBAPIError) -> bool:
+    """Whether a database error means "not reachable now" (worth retrying) rather than a bug."""
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
 
 
 def _stamp(produced: Sequence[object], incoming: Incoming, urgent: bool) -> list[Outgoing]:

@@ -233,7 +233,8 @@ class Runner:
         self._tick_task = asyncio.current_task()
         try:
             async with transport.exclusive():  # never alongside a message being handled
-                due = await asyncio.to_thread(self.app.advance, self._now())
+                due = await asyncio.to_thread(self.app.retry_spooled)
+                due += await asyncio.to_thread(self.app.advance, self._now())
                 if due:
                     await transport.send(due)
         except Exception:

@@ -57,6 +57,11 @@ class Settings:
     quiet_hours: QuietHours | None = field(default_factory=QuietHours)
 
     @property
+    def spool_path(self) -> Path:
+        """Where this account keeps messages that arrive while the database is unreachable."""
+        return self.cache_dir / "spool" / f"{self.account}.jsonl"
+
+    @property
     def files_path(self) -> Path:
         return self.files_dir or self.cache_dir / "files"
 

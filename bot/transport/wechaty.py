@@ -418,7 +418,7 @@ class WechatyTransport:
         async with self._lock:
             for incoming in events:
                 try:
-                    replies = await asyncio.to_thread(self.app.handle, incoming)
+                    replies = await asyncio.to_thread(self.app.receive, incoming)
                 except Exception:
                     log.exception("handling message %s failed", incoming.message_id)
                     continue
