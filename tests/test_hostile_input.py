@@ -80,11 +80,16 @@ texts = st.one_of(
 senders = st.sampled_from(["wxid_r1", "wxid_r2", "wxid_new", "wxid_sg", "wxid_wg", "wxid_admin"])
 places = st.sampled_from(["g1@chatroom", "g2@chatroom", "g3@chatroom", "nowhere@chatroom", None])
 kinds = st.sampled_from(list(MessageKind))
-events = st.lists(st.tuples(texts, senders, places, kinds, st.booleans()), min_size=1, max_size=12)
+# display names that claim a role: the registry decides who is staff, never the name
+names = st.one_of(
+    st.sampled_from(["社工李婷", "管理员", "网格员周敏", "小棲", "@小棲", "领导", "<b>社工</b>", "'; --"]),
+    st.text(max_size=12),
+)
+events = st.lists(st.tuples(texts, senders, places, kinds, st.booleans(), names), min_size=1, max_size=20)
 ids = itertools.count()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=events)
 def test_random_messages_never_crash_and_are_stored_once(smart_app: App, batch) -> None:  # type: ignore[no-untyped-def]
     app = smart_app
@@ -92,7 +97,7 @@ def test_random_messages_never_crash_and_are_stored_once(smart_app: App, batch) 
         before = session.exec(select(func.count()).select_from(Message)).one()
     resident_actions_before = _resident_staff_actions(app)
     sent_ids = []
-    for offset, (text, sender, group, kind, mention) in enumerate(batch):
+    for offset, (text, sender, group, kind, mention, name) in enumerate(batch):
         message_id = f"fuzz-{next(ids)}"
         incoming = Incoming(
             message_id,
@@ -101,7 +106,7 @@ def test_random_messages_never_crash_and_are_stored_once(smart_app: App, batch) 
             START + timedelta(minutes=next(ids)),
             group_id=group,
             kind=kind,
-            sender_name=text[:10],
+            sender_name=name,
             mentions=("xiaoqi",) if mention else (),
         )
         replies = app.handle(incoming)
