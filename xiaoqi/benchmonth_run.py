@@ -38,7 +38,9 @@ from xiaoqi.benchmonth_district import plan_district, write_registry
 from xiaoqi.db import session_scope
 from xiaoqi.nlp_wiring import load_classifier
 from xiaoqi.outbox import OutboxMessage, OutboxState
-from xiaoqi.settings import Settings
+from xiaoqi.settings import SendLimits, Settings
+
+GROUPS_PER_ACCOUNT = 50
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,13 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
         for stale in (db_path, out / "xiaoqi.db-wal", out / "xiaoqi.db-shm"):
             stale.unlink(missing_ok=True)
         url = f"sqlite:///{db_path}"
-    settings = replace(settings, database_url=url, files_dir=settings.files_dir or out / "files")
+    # a district this size runs one bot account per ~50 groups (README: account safety); the replay is
+    # one process, so it sends with their pooled budget rather than one account's 20 a minute
+    accounts = max(1, -(-options.groups // GROUPS_PER_ACCOUNT))
+    limits = SendLimits(per_minute=20 * accounts, burst=5 * accounts)
+    settings = replace(
+        settings, database_url=url, files_dir=settings.files_dir or out / "files", send_limits=limits
+    )
     stages: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -202,6 +210,7 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     return {
         "machine": machine(),
         "database": f"{dialect.name} {version}".strip(),
+        "send_budget_per_minute": settings.send_limits.per_minute,
         "size": {"groups": options.groups, "messages": options.messages, "seed": options.seed},
         "events": month,
         "stages_s": {name: round(seconds, 2) for name, seconds in stages.items()},
@@ -240,7 +249,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
     kinds = ", ".join(f"{kind} {n}" for kind, n in ev["kinds"].items())
     return [
         f"machine: {m['platform']}; CPU: {m['cpu']}; cores: {m['cores']}; Python {m['python']}",
-        f"database: {result['database']}",
+        f"database: {result['database']}; send budget {result['send_budget_per_minute']} a minute "
+        f"(the district's accounts, one per {GROUPS_PER_ACCOUNT} groups, pooled)",
         f"events: {ev['deliveries']} deliveries = {ev['unique_messages']} messages + "
         f"{ev['duplicate_deliveries']} duplicates ({kinds}); {ev['ticks']} clock ticks",
         f"stages: generation {st['generation']} s + model load {st['model load']} s + registry load "
