@@ -31,6 +31,7 @@ from groups.models import ChatGroup, Membership, Person, Role
 from groups.scope import resolve_scope, scope_groups
 from xiaoqi.clock import SHANGHAI, local
 from xiaoqi.errors import XiaoqiError
+from xiaoqi.numbers import record_id
 from xiaoqi.outgoing import Outgoing, Priority
 from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.scheduling import mark_schedule_changed
@@ -326,7 +327,7 @@ def option_number(consultation: Consultation, word: str) -> int | None:
     word = unicodedata.normalize("NFKC", word).strip().rstrip("。.!！~～")
     if (digits := re.fullmatch(r"(?:第|选项)?\s*(\d+)\s*(?:号|个|项)?", word)) is not None:
         word = digits[1]
-    if word.isdigit():
+    if word.isascii() and word.isdigit():
         number = int(word)
         return number if 1 <= number <= len(consultation.options) else None
     for index, option in enumerate(consultation.options, start=1):
@@ -575,7 +576,8 @@ def next_reminder(consultation: Consultation) -> tuple[int, datetime] | None:
 
 def get_consultation(session: Session, number: str | int) -> Consultation:
     digits = str(number).strip().lstrip("#").rstrip("号")
-    consultation = session.get(Consultation, int(digits)) if digits.isdigit() and len(digits) <= 9 else None
+    consultation_id = record_id(digits)
+    consultation = session.get(Consultation, consultation_id) if consultation_id is not None else None
     if consultation is None:
         raise ConsultError(f"没有{digits}号议事。")
     return consultation

@@ -13,6 +13,7 @@ from groups.models import ChatGroup, Person, Role
 from nlp.labels import CATEGORIES
 from tickets.routing import social_worker
 from xiaoqi.errors import XiaoqiError
+from xiaoqi.numbers import record_id
 from xiaoqi.outgoing import Outgoing
 from xiaoqi.privacy import mask_private_numbers
 
@@ -171,8 +172,8 @@ def waiting(session: Session, community_id: str | None, limit: int = 10) -> list
 
 
 def _question(session: Session, number: str) -> FaqQuestion:
-    digits = number.strip().lstrip("#").removesuffix("号")
-    question = session.get(FaqQuestion, int(digits)) if digits.isdigit() else None
+    number_id = record_id(number)
+    question = session.get(FaqQuestion, number_id) if number_id is not None else None
     if question is None or question.answered_by == BOT:
         raise QuestionError(f"没有找到{number.strip()}号居民提问。")
     return question

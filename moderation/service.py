@@ -15,6 +15,7 @@ from moderation.rules import ad_reason, repeat_key
 from tickets.routing import social_worker
 from xiaoqi import audit
 from xiaoqi.errors import XiaoqiError
+from xiaoqi.numbers import record_id
 from xiaoqi.outgoing import Outgoing, Priority
 
 REPEAT_WINDOW = timedelta(hours=24)
@@ -233,8 +234,8 @@ def count_cases(session: Session, since: datetime) -> int:
 
 
 def _case(session: Session, number: str) -> ModerationCase:
-    digits = number.strip().lstrip("#").removesuffix("号")
-    case = session.get(ModerationCase, int(digits)) if digits.isdigit() else None
+    case_id = record_id(number)
+    case = session.get(ModerationCase, case_id) if case_id is not None else None
     if case is None:
         raise ModerationError(f"没有找到{number.strip()}号提醒。")
     return case

@@ -16,6 +16,7 @@ from groups.scope import resolve_scope, scope_groups
 from notices.models import Notice, NoticeRun, Repeat
 from notices.schedule import When, parse_schedule
 from xiaoqi.errors import XiaoqiError
+from xiaoqi.numbers import record_id
 from xiaoqi.outbox import OutboxMessage, OutboxState
 from xiaoqi.outgoing import Outgoing, Priority
 from xiaoqi.privacy import mask_private_numbers
@@ -120,8 +121,8 @@ def active_notices(session: Session, author: Person | None) -> list[Notice]:
 
 
 def _notice(session: Session, number: str) -> Notice:
-    digits = number.strip().lstrip("#").removesuffix("号")
-    notice = session.get(Notice, int(digits)) if digits.isdigit() else None
+    notice_id = record_id(number)
+    notice = session.get(Notice, notice_id) if notice_id is not None else None
     if notice is None:
         raise NoticeError(f"没有找到{number.strip()}号通知。")
     return notice

@@ -255,7 +255,12 @@ def _vote(ctx: Context, args: str) -> list[Outgoing] | None:
     if not candidates:
         return None
     parts = args.replace("号", " ").split()
-    if len(parts) >= 2 and parts[0].isdigit() and any(c.number == int(parts[0]) for c in candidates):
+    if (
+        len(parts) >= 2
+        and parts[0].isascii()
+        and parts[0].isdigit()
+        and any(c.number == int(parts[0]) for c in candidates)
+    ):
         chosen = next(c for c in candidates if c.number == int(parts[0]))
         word = " ".join(parts[1:])
     elif len(candidates) == 1:

@@ -398,7 +398,7 @@ def _reassign(
 def _extend(
     app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, days: str, reason: str
 ) -> list[Outgoing]:
-    if not days.isdigit():
+    if not (days.isascii() and days.isdigit()) or len(days) > 3:
         raise UsageError("工作日数要写数字。")
     return lifecycle.request_extension(app.desk, session, now, sender, ticket, int(days), reason)
 
