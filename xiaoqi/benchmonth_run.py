@@ -24,7 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.app import create_app
 from bot.simulator import Tick, drain, output_record, replay
@@ -36,6 +36,7 @@ from tickets.models import Ticket
 from xiaoqi.benchmonth import MONTH, MONTH_END, Material, MonthTraffic
 from xiaoqi.benchmonth_district import plan_district, write_registry
 from xiaoqi.db import session_scope
+from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
 from xiaoqi.outbox import OutboxMessage, OutboxState
 from xiaoqi.settings import SendLimits, Settings
@@ -162,18 +163,25 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
+    people = DemoPeople()  # the demo's simulated staff: without them tickets pile up unhandled
     with (out / "replies.jsonl").open("w", encoding="utf-8") as sink:
 
         def emit(produced: list[Outgoing]) -> None:
             nonlocal sent
+            people.react(produced)  # grid workers accept and resolve tickets, residents rate them
             for message in produced:
                 sink.write(json.dumps(output_record(message), ensure_ascii=False) + "\n")
             sent += len(produced)
 
+        def reactions(before: datetime) -> None:
+            for reaction in people.due(before):
+                emit(app.handle(reaction))
+
         lap = time.perf_counter()
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("回放一个月的群消息", total=month["deliveries"] + month["ticks"])
-            replay(app, _advancing(iter(traffic), lambda: progress.advance(task)), emit)
+            replay(app, _advancing(iter(traffic), lambda: progress.advance(task)), emit, before=reactions)
+            reactions(MONTH_END)
         stages["replay"] = time.perf_counter() - lap
         lap = time.perf_counter()
         emit(app.advance(MONTH_END))
@@ -192,7 +200,14 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
 
     with session_scope(app.engine) as session:
         produced = {
-            "messages_stored": session.exec(select(func.count()).select_from(Message)).one(),
+            "messages_stored": session.exec(
+                select(func.count())
+                .select_from(Message)
+                .where(col(Message.platform_id).not_like("demo-staff-%"))
+            ).one(),
+            "staff_actions": session.exec(
+                select(func.count()).select_from(Message).where(col(Message.platform_id).like("demo-staff-%"))
+            ).one(),
             "tickets": session.exec(select(func.count()).select_from(Ticket)).one(),
             "consultations": session.exec(select(func.count()).select_from(Consultation)).one(),
             "outbox_sent": session.exec(
@@ -260,7 +275,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         f"App.handle per message: median {h['median']} ms, p90 {h['p90']} ms, p99 {h['p99']} ms, "
         f"max {h['max']} ms ({h['calls']} calls)",
         f"peak memory: {result['peak_rss_mb']} MB resident (ru_maxrss); generator {ev['generator_peak_mb']} MB",
-        f"produced: {p['messages_stored']} messages stored, {p['tickets']} tickets, "
+        f"produced: {p['messages_stored']} messages stored (and {p['staff_actions']} simulated staff and "
+        f"resident actions), {p['tickets']} tickets, "
         f"{p['consultations']} consultations, {p['outbox_sent']} outbox rows sent "
         f"({p['outbox_waiting']} not sent), {p['bot_messages_emitted']} bot messages emitted",
         f"report: {result['report']['html']} / {result['report']['pdf']}",
