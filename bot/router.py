@@ -83,6 +83,12 @@ class ParsedCommand:
     explicit: bool  # written with a # prefix (as opposed to a word after @小棲)
 
 
+def first_word(args: str) -> tuple[str, str]:
+    """'3 理由', '3\n理由' or '3　理由' -> ('3', '理由'): a number and the rest, split at any whitespace."""
+    pieces = args.split(None, 1)
+    return (pieces[0] if pieces else "", pieces[1] if len(pieces) > 1 else "")
+
+
 def _call(handler: Handler, ctx: Context) -> Any:
     """Call a handler with only the parameters it declares (aiogram style)."""
     available = {

@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, col, select
 
 from groups.messages import Message, MessageKind
-from groups.models import ChatGroup, Membership, Person
+from groups.models import ChatGroup, Membership, Person, Role
 from moderation.models import ModerationExempt
 from xiaoqi.clock import SHANGHAI
 from xiaoqi.outgoing import Outgoing, Priority
@@ -59,7 +59,7 @@ def nickname_reminders(session: Session, now: datetime) -> list[Outgoing]:
     """One message per group @-mentioning residents who spoke this week under a nickname that
     doesn't say where they live (the name they use in that group, as the platform reported it)."""
     staff_or_exempt = {
-        *session.exec(select(Person.id).where(col(Person.role) != "resident")).all(),
+        *session.exec(select(Person.id).where(col(Person.role) != Role.RESIDENT)).all(),
         *session.exec(select(ModerationExempt.person_id)).all(),
     }
     shown: dict[tuple[str, str], str] = {}

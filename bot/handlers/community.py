@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.router import Context, Router, UsageError
+from bot.router import Context, Router, UsageError, first_word
 from bot.values import Incoming
 from faq import answer_text, details_text
 from faq import questions as faq
@@ -93,7 +93,7 @@ def answer_question(
     "答复", "answer", usage="#答复 问题编号 回答内容", summary="回答小棲转来的居民提问", roles=ANSWERERS
 )
 def answer(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
-    number, _, text = args.partition(" ")
+    number, text = first_word(args)
     if not number or not text.strip():
         raise UsageError("")
     return faq.answer(session, now, sender, number, text)
@@ -107,7 +107,7 @@ def answer(session: Session, now: datetime, sender: Person, args: str) -> list[O
     roles=APPROVERS,
 )
 def learn(session: Session, now: datetime, sender: Person, args: str) -> str:
-    number, _, category = args.partition(" ")
+    number, category = first_word(args)
     if not number:
         raise UsageError("")
     return faq.learn(session, now, sender, number, category)

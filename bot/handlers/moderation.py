@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.router import SILENT, Router, UsageError, _Silent
+from bot.router import SILENT, Router, UsageError, _Silent, first_word
 from groups.messages import Message, MessageKind
 from groups.models import ChatGroup, Person, Role
 from moderation import service
@@ -59,7 +59,7 @@ def screen(
     summary="觉得被误当成广告时申诉",
 )
 def appeal(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
-    number, _, why = args.partition(" ")
+    number, why = first_word(args)
     if not number:
         raise UsageError("")
     return service.appeal(session, now, sender, number, why)
