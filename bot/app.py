@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot import replies
 from bot.router import Context, ParsedCommand, Router
@@ -19,9 +19,10 @@ from bot.values import Incoming, MessageKind, Outgoing
 from consult.jobs import ConsultationJob, Summariser
 from faq import FaqMatcher, load_knowledge
 from faq.questions import learned_matters, learned_version
-from groups.messages import Message, capture_message
+from groups.messages import MAX_STORED_CHARS, Message, capture_message
 from groups.models import ChatGroup, Membership, Person
 from groups.welcome import nickname_job
+from moderation.service import note_post
 from nlp import Labels, MessageClassifier
 from nlp.segment import Segmenter
 from notices.service import NoticeJob
@@ -34,7 +35,8 @@ from xiaoqi.errors import XiaoqiError
 from xiaoqi.leases import hold
 from xiaoqi.outbox import Outbox
 from xiaoqi.outgoing import Priority
-from xiaoqi.scheduling import SCHEDULE_CHANGED, Job, next_run
+from xiaoqi.privacy import mask_private_numbers
+from xiaoqi.scheduling import Job, next_run, schedule_changes
 from xiaoqi.settings import Settings
 from xiaoqi.spool import Spool
 
@@ -49,6 +51,8 @@ LEASE_TTL = timedelta(seconds=90)  # `xiaoqi run` renews it every tick (30 s)
 EMERGENCY = "紧急"
 BATCH_EVENTS = 200  # events a replay handles per transaction
 PINNED = (ChatGroup, Person, Membership)
+# kinds that change a membership when stored (capture does that): never taken by the quick path
+MEMBERSHIP_KINDS = frozenset({MessageKind.JOIN, MessageKind.LEAVE})
 
 
 @dataclass
@@ -65,12 +69,16 @@ class App:
     outbox: Outbox = field(init=False)
     spool: Spool = field(init=False)
     live_delivery: bool = False  # True under `xiaoqi run`: released messages are claimed until settled
+    quick_path: bool = True  # replays store ordinary messages in bulk (`_quick`); False: all the full way
+    quick_handled: int = field(default=0, init=False)  # messages the quick path took
     clock: datetime | None = field(default=None, init=False)
     _baseline: datetime | None = field(default=None, init=False)
     _quiet_until: datetime | None = field(default=None, init=False)
     _faq: tuple[int, FaqMatcher] | None = field(default=None, init=False)
     _batch: Session | None = field(default=None, init=False)  # replays: one transaction for many events
     _batch_events: int = field(default=0, init=False)
+    _quiet_rows: list[dict[str, object]] = field(default_factory=list, init=False)  # quick path, unwritten
+    _unseen: set[str] = field(default_factory=set, init=False)  # coming ids known not to be stored yet
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.settings.account, self.settings.send_limits, self.settings.quiet_hours)
@@ -127,6 +135,10 @@ class App:
                     lambda done: None if done.in_nested_transaction() else on_commit(),
                 )
 
+            # rows the quick path keeps back are written before anything reads or commits
+            event.listen(session, "do_orm_execute", lambda _state: self._write_quiet(session))
+            event.listen(session, "before_commit", lambda _session: self._write_quiet(session))
+
             @event.listens_for(session, "loaded_as_persistent")
             @event.listens_for(session, "pending_to_persistent")
             def pin(_session: Session, instance: object) -> None:
@@ -137,10 +149,27 @@ class App:
                 yield
                 session.commit()
             except BaseException:
+                self._quiet_rows.clear()  # uncommitted, as the rest of the batch
                 session.rollback()
                 raise
             finally:
                 self._batch = None
+                self._unseen.clear()
+
+    def expect(self, message_ids: Sequence[str]) -> None:
+        """Replays: the ids of the coming events, looked up in one query, so that a new ordinary
+        message needs no look-up of its own (`handle`'s quick path)."""
+        if self._batch is None or not message_ids:
+            return
+        stored = self._batch.exec(
+            select(Message.platform_id).where(col(Message.platform_id).in_(message_ids))
+        )
+        self._unseen = set(message_ids) - set(stored.all())
+
+    def _write_quiet(self, session: Session) -> None:
+        if self._quiet_rows:
+            rows, self._quiet_rows = self._quiet_rows, []
+            session.connection().execute(insert(Message.__table__), rows)  # type: ignore[attr-defined]
 
     @contextmanager
     def _unit(self, *, commit: bool = True) -> Iterator[Session]:
@@ -192,6 +221,7 @@ class App:
         released: list[Outgoing] = []
         while True:
             with self._unit() as session:
+                self._write_quiet(session)  # before any savepoint, so that a failing job cannot undo them
                 jobs = [job for job in self.jobs if job.name not in failed]
                 due, earliest = next_run(session, jobs, self._baseline, now)
                 if due is not None:
@@ -261,6 +291,13 @@ class App:
         """Capture, label and answer one event; one bad message never stops the bot."""
         sent = self.advance(incoming.at)
         with self._unit(commit=False) as session:
+            if incoming.message_id in self._unseen:
+                self._unseen.discard(incoming.message_id)
+                quick = self._quick(session, incoming, labels) if self.quick_path else None
+                if quick is not None:
+                    self.quick_handled += 1
+                    return sent + quick
+            self._write_quiet(session)  # before any savepoint, so that a failing handler cannot undo them
             if incoming.group_id is not None and not self._serves(session, incoming.group_id):
                 return sent  # another bot account in this group serves it
             captured = capture_message(
@@ -282,6 +319,8 @@ class App:
                 return sent
             message, sender, group = captured.message, captured.sender, captured.group
             assert sender is not None
+            if incoming.kind is MessageKind.TEXT:
+                note_post(session, sender.id, incoming.at, message.raw_text)
             parsed = self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name)
             # staff commands say nothing about residents' opinions: stored, not labelled
             staff_command = parsed is not None and sender.role.is_staff
@@ -302,14 +341,74 @@ class App:
                 replying_to=incoming.sender_id if incoming.is_private else None,
             )
             message.handled_at = incoming.at
-            if session.info.pop(SCHEDULE_CHANGED, False):
-                self._quiet_until = None
+            changed = schedule_changes(session)
+            if changed is True:
+                self._quiet_until = None  # look at every job again
+            elif changed and self._quiet_until is not None:
+                self._quiet_until = min(self._quiet_until, changed)  # some work became due sooner
             released = self.outbox.release(session, incoming.at, live=self.live_delivery)
             if self._batch is not None:
                 self._batch_events += 1
                 if self._batch_events % BATCH_EVENTS == 0:
                     session.commit()
         return sent + released
+
+    def _quick(self, session: Session, incoming: Incoming, labels: Labels | None) -> list[Outgoing] | None:
+        """A replay's quick path for the ordinary group message (most of a month's traffic): a new
+        message, from a known member, no command, and no handler with anything to do (each says so by
+        its `idle` test). Stored exactly as `handle` would store it, but written in bulk; None: take
+        the full path."""
+        kind, group_id = incoming.kind, incoming.group_id
+        if group_id is None or kind in MEMBERSHIP_KINDS or (kind in CLASSIFIED_KINDS and labels is None):
+            return None
+        group = session.get(ChatGroup, group_id)
+        sender = session.get(Person, incoming.sender_id)
+        if (
+            group is None
+            or sender is None
+            or (group.account is not None and group.account != self.settings.account)
+        ):
+            return None
+        renamed = not sender.registered and incoming.sender_name and sender.name != incoming.sender_name
+        if renamed or (sender.community_id is None and group.community_id):
+            return None  # capture updates the person
+        if session.get(Membership, (sender.id, group_id)) is None:
+            return None  # capture adds the membership
+        if self.settings.bot_id in incoming.mentions:
+            return None
+        if self.router.parse(incoming, self.settings.bot_id, self.settings.bot_name) is not None:
+            return None
+        ctx = Context(self, session, incoming.at, incoming, sender, group, labels=labels)
+        if not self.router.idle(ctx):
+            return None
+        raw = incoming.text[:MAX_STORED_CHARS]
+        row: dict[str, object] = {
+            "platform_id": incoming.message_id,
+            "kind": kind,
+            "group_id": group_id,
+            "sender_id": sender.id,
+            "sender_name": incoming.sender_name,
+            "private": False,
+            "raw_text": raw,
+            "text": mask_private_numbers(raw),
+            "mentions": list(incoming.mentions),
+            "sent_at": incoming.at,
+            "received_at": self.clock or incoming.at,
+            "handled_at": incoming.at,
+            "failed": False,
+            "intent": labels.intent if labels else None,
+            "category": labels.category if labels else None,
+            "sentiment": labels.sentiment if labels else None,
+            "confidence": labels.confidence if labels else None,
+        }
+        self._quiet_rows.append(row)
+        if kind is MessageKind.TEXT:
+            note_post(session, sender.id, incoming.at, raw)
+        released = self.outbox.release(session, incoming.at, live=self.live_delivery)
+        self._batch_events += 1
+        if self._batch_events % BATCH_EVENTS == 0:
+            session.commit()
+        return released
 
     def _serves(self, session: Session, group_id: str) -> bool:
         group = session.get(ChatGroup, group_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -74,6 +75,9 @@ class Command:
 class MessageHandler:
     handler: Handler
     kinds: frozenset[MessageKind]
+    # a cheap test, without the stored message (ctx.record is None), that the handler would certainly
+    # do nothing with this message; the handler itself starts with the same test
+    idle: Callable[[Context], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,8 +107,12 @@ def _call(handler: Handler, ctx: Context) -> Any:
         "record": ctx.record,
         "labels": ctx.labels,
     }
-    params = inspect.signature(handler).parameters
-    return handler(**{name: available[name] for name in params})
+    return handler(**{name: available[name] for name in _parameters(handler)})
+
+
+@functools.cache
+def _parameters(handler: Handler) -> tuple[str, ...]:
+    return tuple(inspect.signature(handler).parameters)
 
 
 def _as_outgoing(ctx: Context, result: Any) -> list[Outgoing]:
@@ -142,9 +150,13 @@ class Router:
 
         return register
 
-    def on_message(self, kinds: Iterable[MessageKind] = (MessageKind.TEXT,)) -> Callable[[Handler], Handler]:
+    def on_message(
+        self,
+        kinds: Iterable[MessageKind] = (MessageKind.TEXT,),
+        idle: Callable[[Context], bool] | None = None,
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.message_handlers.append(MessageHandler(handler, frozenset(kinds)))
+            self.message_handlers.append(MessageHandler(handler, frozenset(kinds), idle))
             return handler
 
         return register
@@ -230,6 +242,16 @@ class Router:
                 if result:
                     return result
         return []
+
+    def idle(self, ctx: Context) -> bool:
+        """True when no message handler would do anything with this (non-command) message: each one
+        that takes its kind says so by its `idle` test; one without such a test might act."""
+        kind = ctx.message.kind
+        return all(
+            entry.idle is not None and entry.idle(ctx)
+            for entry in self.message_handlers
+            if kind in entry.kinds
+        )
 
     def help_lines(self, role: Role) -> Sequence[str]:
         return [

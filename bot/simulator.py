@@ -163,6 +163,7 @@ def _replay(
             if isinstance(e, Incoming) and e.kind is MessageKind.TEXT
         ]
         labels = iter(app.classify(texts))
+        app.expect([e.message_id for e in batch if isinstance(e, Incoming)])
         for event in batch:
             if before is not None:
                 before(event.at)

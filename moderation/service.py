@@ -48,23 +48,40 @@ def is_exempt(session: Session, person: Person) -> bool:
     return person.id in exempt
 
 
-def reason_for(session: Session, message: Message, ad_probability: float, now: datetime) -> str | None:
-    """Why this message needs a warning, if it does: advertising, or the same text posted again and again."""
-    reason = ad_reason(message.kind, message.raw_text, ad_probability)
+def reason_for(
+    session: Session,
+    sender_id: str,
+    kind: MessageKind,
+    raw_text: str,
+    ad_probability: float,
+    now: datetime,
+    *,
+    noted: bool,
+) -> str | None:
+    """Why this message needs a warning, if it does: advertising, or the same text posted again and
+    again. `noted`: whether `note_post` has already counted this message among the sender's posts."""
+    reason = ad_reason(kind, raw_text, ad_probability)
     if reason is not None:
         return reason
-    key = repeat_key(message.raw_text)
-    if message.kind is not MessageKind.TEXT or len(key) < MIN_REPEAT_CHARS:
+    key = repeat_key(raw_text)
+    if kind is not MessageKind.TEXT or len(key) < MIN_REPEAT_CHARS:
         return None
-    posts = _recent_posts(session, message.sender_id, now)
-    posts.append((now, key))
+    posts = _recent_posts(session, sender_id, now)
     same = sum(1 for at, text in posts if text == key and at >= now - REPEAT_WINDOW)
-    return "重复刷屏" if same >= REPEAT_POSTS else None
+    return "重复刷屏" if same + (0 if noted else 1) >= REPEAT_POSTS else None
+
+
+def note_post(session: Session, sender_id: str, at: datetime, raw_text: str) -> None:
+    """Count a newly stored text among its sender's recent posts, where they are already read (the
+    first look reads them from the database, where this message then is)."""
+    posts = session.info.get(_RECENT, {}).get(sender_id)
+    if posts is not None:
+        posts.append((at, repeat_key(raw_text)))
 
 
 def _recent_posts(session: Session, sender_id: str, now: datetime) -> list[tuple[datetime, str]]:
-    """This sender's texts of the last day (this message included once appended), read from the
-    database once per unit of work and then kept up to date in it."""
+    """This sender's texts of the last day up to `now`, read from the database once per unit of work
+    (a replay's batch reads each sender's once) and then kept up to date by `note_post`."""
     cache: dict[str, list[tuple[datetime, str]]] = session.info.setdefault(_RECENT, {})
     posts = cache.get(sender_id)
     if posts is None:
@@ -73,11 +90,11 @@ def _recent_posts(session: Session, sender_id: str, now: datetime) -> list[tuple
                 Message.sender_id == sender_id,
                 Message.kind == MessageKind.TEXT,
                 col(Message.sent_at) >= now - REPEAT_WINDOW,
-                col(Message.sent_at) < now,
+                col(Message.sent_at) <= now,
             )
         ).all()
         posts = cache[sender_id] = [(at, repeat_key(text)) for at, text in rows]
-    else:
+    elif posts and posts[0][0] < now - REPEAT_WINDOW:
         posts[:] = [(at, text) for at, text in posts if at >= now - REPEAT_WINDOW]
     return posts
 

@@ -334,7 +334,7 @@ def _open(
     )
     ticket.next_alert_at = desk.next_alert(ticket)
     session.add(ticket)
-    mark_schedule_changed(session)
+    mark_schedule_changed(session, ticket.next_alert_at)
     session.flush()
     assert ticket.id is not None
     session.add(

@@ -31,6 +31,8 @@ def hold(session: Session, name: str, holder: str, now: datetime, ttl: timedelta
         .where(Lease.name == name)  # type: ignore[arg-type]
         .where(or_(Lease.holder == holder, Lease.expires_at < now))  # type: ignore[arg-type]
         .values(holder=holder, expires_at=until)
+        # no Lease object is read after this; "evaluate" would walk the session's whole identity map
+        .execution_options(synchronize_session=False)
     )
     if renewed.rowcount:  # type: ignore[attr-defined]
         return True

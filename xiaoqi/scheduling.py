@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from apscheduler.triggers.base import BaseTrigger
 from sqlmodel import Field, Session, SQLModel
@@ -75,9 +75,29 @@ class CronJob:
 SCHEDULE_CHANGED = "xiaoqi.schedule_changed"
 
 
-def mark_schedule_changed(session: Session) -> None:
-    """Tell the clock that some job's next due time may have moved (a new deadline, say)."""
-    session.info[SCHEDULE_CHANGED] = True
+_UNKNOWN: Any = object()
+
+
+def mark_schedule_changed(session: Session, earliest: datetime | None = _UNKNOWN) -> None:
+    """Tell the clock that some job's next due time may have moved (a new deadline, say).
+
+    With `earliest` the change says how soon: work may now be due at that time (None: nothing became
+    due sooner, a change only delays or removes work, which the clock finds out when it looks). Without
+    it the clock looks at every job again."""
+    if earliest is _UNKNOWN:
+        session.info[SCHEDULE_CHANGED] = True
+        return
+    current = session.info.get(SCHEDULE_CHANGED)
+    if earliest is None or current is True:
+        return
+    session.info[SCHEDULE_CHANGED] = earliest if current is None else min(current, earliest)
+
+
+def schedule_changes(session: Session) -> datetime | bool | None:
+    """Take what `mark_schedule_changed` said in this session since last asked: True (look at every
+    job again), the earliest time some work may now be due, or None (nothing sooner)."""
+    changed: datetime | bool | None = session.info.pop(SCHEDULE_CHANGED, None)
+    return changed
 
 
 def next_run(

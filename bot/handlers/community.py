@@ -52,7 +52,30 @@ def welcome(
     )
 
 
-@router.on_message(kinds=(MessageKind.TEXT,))
+def _reading(app: App, message: Incoming, intent: str | None) -> tuple[str, bool, bool]:
+    """The question without a leading @小棲, whether it was put to Xiaoqi, and whether it asks something
+    Xiaoqi should try to answer (in a group: a real question to everyone, not a neighbour's answer
+    or one put to a person)."""
+    text = app.router.without_bot_mention(message.text, app.settings.bot_id, app.settings.bot_name).strip()
+    addressed = message.is_private or app.settings.bot_id in message.mentions or text != message.text.strip()
+    question = bool(_QUESTION.search(text))
+    if addressed:
+        asking = question or intent == ASKING
+    else:
+        asking = intent == ASKING and question and len(text) >= MIN_OPEN_QUESTION
+        asking = asking and not message.mentions and not text.startswith(("@", "＠"))
+    return text, addressed, asking and bool(text)
+
+
+def _idle(ctx: Context) -> bool:
+    if ctx.sender.role.is_staff:
+        return True
+    intent = ctx.labels.intent if ctx.labels is not None else None
+    text, _, asking = _reading(ctx.app, ctx.message, intent)
+    return not asking and not _DETAILS.match(text)
+
+
+@router.on_message(kinds=(MessageKind.TEXT,), idle=_idle)
 def answer_question(
     ctx: Context,
     app: App,
@@ -66,19 +89,12 @@ def answer_question(
     if sender.role.is_staff:
         return None
     group = ctx.group
-    text = app.router.without_bot_mention(message.text, app.settings.bot_id, app.settings.bot_name).strip()
-    addressed = message.is_private or app.settings.bot_id in message.mentions or text != message.text.strip()
+    text, addressed, asking = _reading(app, message, record.intent)
     if _DETAILS.match(text) and (matter_id := faq.last_answered(session, sender, group, now)) is not None:
         matter = app.faq(session).matter(matter_id)
         if matter is not None:
             return ctx.reply(details_text(matter))
-    question = bool(_QUESTION.search(text))
-    if addressed:
-        asking = question or record.intent == ASKING
-    else:  # in the group: a real question to everyone, not a neighbour's answer or one put to a person
-        asking = record.intent == ASKING and question and len(text) >= MIN_OPEN_QUESTION
-        asking = asking and not message.mentions and not text.startswith(("@", "＠"))
-    if not asking or not text:
+    if not asking:
         return None
     match = app.faq(session).match(text)
     if match.sure and match.matter is not None:

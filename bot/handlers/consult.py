@@ -228,7 +228,7 @@ def opinion_command(ctx: Context, args: str) -> list[Outgoing]:
     return [] if isinstance(answer, _Silent) else answer
 
 
-@router.on_message(kinds=(MessageKind.TEXT,))
+@router.on_message(kinds=(MessageKind.TEXT,), idle=lambda ctx: _SHORT.match(ctx.message.text.strip()) is None)
 def short_forms(ctx: Context) -> list[Outgoing] | _Silent | None:
     """'投票 1' and friends typed as plain messages; anything else is left to the other handlers."""
     matched = _SHORT.match(ctx.message.text.strip())

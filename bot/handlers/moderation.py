@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
-from bot.router import SILENT, Router, UsageError, _Silent, first_word
-from groups.messages import Message, MessageKind
-from groups.models import ChatGroup, Person, Role
+from bot.router import SILENT, Context, Router, UsageError, _Silent, first_word
+from groups.messages import MAX_STORED_CHARS, Message, MessageKind
+from groups.models import Person, Role
 from moderation import service
 from moderation.models import CaseState
-from nlp import Labels
 from xiaoqi.clock import local
 from xiaoqi.outgoing import Outgoing
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 router = Router()
 DECIDERS = frozenset({Role.SOCIAL_WORKER, Role.ADMIN})
@@ -30,26 +25,34 @@ STATE_WORDS = {
 }
 
 
-@router.on_message(kinds=(MessageKind.TEXT, MessageKind.LINK, MessageKind.MINIPROGRAM))
+def _warning_reason(ctx: Context, raw_text: str, *, noted: bool) -> str | None:
+    """Why this group message needs a warning (None: it needs none, or the sender is exempt)."""
+    group, labels = ctx.group, ctx.labels
+    if group is None or not raw_text.strip() or service.is_exempt(ctx.session, ctx.sender):
+        return None
+    kind = ctx.message.kind
+    if labels is None and kind is not MessageKind.TEXT:
+        labels = ctx.app.classify([raw_text])[0]  # a link card's or mini-program's title
+    ad = labels.scores.get("intent", {}).get("广告", 0.0) if labels is not None else 0.0
+    return service.reason_for(ctx.session, ctx.sender.id, kind, raw_text, ad, ctx.now, noted=noted)
+
+
+def _idle(ctx: Context) -> bool:
+    """Nothing to warn about (a message not yet stored: not yet counted among the sender's posts)."""
+    if ctx.labels is None and ctx.message.kind is MessageKind.TEXT:
+        return False
+    return _warning_reason(ctx, ctx.message.text[:MAX_STORED_CHARS], noted=False) is None
+
+
+@router.on_message(kinds=(MessageKind.TEXT, MessageKind.LINK, MessageKind.MINIPROGRAM), idle=_idle)
 def screen(
-    app: App,
-    session: Session,
-    now: datetime,
-    sender: Person,
-    group: ChatGroup | None,
-    record: Message,
-    labels: Labels | None,
+    ctx: Context, session: Session, now: datetime, sender: Person, record: Message
 ) -> list[Outgoing] | _Silent | None:
     """Warn about advertising before anything else sees the message (it is never a petition)."""
-    if group is None or not record.raw_text.strip() or service.is_exempt(session, sender):
+    reason = _warning_reason(ctx, record.raw_text, noted=True)
+    if reason is None or ctx.group is None:
         return None
-    if labels is None and record.kind is not MessageKind.TEXT:
-        labels = app.classify([record.raw_text])[0]  # a link card's or mini-program's title
-    ad = labels.scores.get("intent", {}).get("广告", 0.0) if labels is not None else 0.0
-    reason = service.reason_for(session, record, ad, now)
-    if reason is None:
-        return None
-    return service.warn(session, now, sender, group, record, reason) or SILENT
+    return service.warn(session, now, sender, ctx.group, record, reason) or SILENT
 
 
 @router.command(

@@ -37,6 +37,7 @@ router = Router()
 HANDLING_ROLES = frozenset({Role.SOCIAL_WORKER, Role.GRID_WORKER, Role.LEADER, Role.ADMIN})
 PETITION_INTENTS = frozenset({"诉求", URGENT})
 PHOTO_WINDOW = timedelta(minutes=30)
+RATING_WORDS = frozenset(r.value for r in Rating if r is not Rating.DEFAULT)
 _NOT_WORDS = re.compile(r"\[[^\[\]]{1,6}\]|[\s。，,！!？?~～.、…【】]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
@@ -90,7 +91,18 @@ def report(
     ).notices
 
 
-@router.on_message(kinds=(MessageKind.TEXT,))
+def _wants(sender: Person, text: str, intent: str | None) -> bool:
+    """Whether intake may act: a resident's confirmation or rating word, or a petition."""
+    if sender.role.is_staff:
+        return False
+    word = _word(text)
+    return word in texts.CONFIRM_WORDS or word in RATING_WORDS or intent in PETITION_INTENTS
+
+
+@router.on_message(
+    kinds=(MessageKind.TEXT,),
+    idle=lambda ctx: not _wants(ctx.sender, ctx.message.text, ctx.labels.intent if ctx.labels else None),
+)
 def intake(
     ctx: Context,
     app: App,
@@ -103,12 +115,12 @@ def intake(
     labels: Labels | None,
 ) -> list[Outgoing] | None:
     """Confirmations, ratings, and petitions the classifier is sure enough about."""
-    if sender.role.is_staff:
+    if not _wants(sender, message.text, record.intent):
         return None
     word = _word(message.text)
     if word in texts.CONFIRM_WORDS and (answer := _confirmed(app, session, now, sender, group)) is not None:
         return answer
-    if word in {r.value for r in Rating if r is not Rating.DEFAULT}:
+    if word in RATING_WORDS:
         return _rate(app, session, now, sender, Rating(word))
     if record.intent not in PETITION_INTENTS or record.confidence is None:
         return None
