@@ -22,7 +22,7 @@ from faq.questions import learned_matters, learned_version
 from groups.messages import MAX_STORED_CHARS, Message, capture_message
 from groups.models import ChatGroup, Membership, Person
 from groups.welcome import nickname_job
-from moderation.service import note_post
+from moderation.service import note_post, read_all_recent_posts
 from nlp import Labels, MessageClassifier
 from nlp.segment import Segmenter
 from notices.service import NoticeJob
@@ -77,6 +77,7 @@ class App:
     _faq: tuple[int, FaqMatcher] | None = field(default=None, init=False)
     _batch: Session | None = field(default=None, init=False)  # replays: one transaction for many events
     _batch_events: int = field(default=0, init=False)
+    _posts_read: bool = field(default=False, init=False)
     _quiet_rows: list[dict[str, object]] = field(default_factory=list, init=False)  # quick path, unwritten
     _unseen: set[str] = field(default_factory=set, init=False)  # coming ids known not to be stored yet
 
@@ -122,7 +123,7 @@ class App:
                 on_commit()
             return
         with Session(self.engine, expire_on_commit=False) as session:
-            self._batch, self._batch_events = session, 0
+            self._batch, self._batch_events, self._posts_read = session, 0, False
             # the identity map holds objects weakly: keep the registry's groups, people and
             # memberships for the whole replay, so each is read once instead of once a message
             pinned: list[object] = []
@@ -145,6 +146,9 @@ class App:
                 if isinstance(instance, PINNED):
                     pinned.append(instance)
 
+            # the registry, read in three queries rather than one object at a time
+            for kind in PINNED:
+                session.exec(select(kind)).all()
             try:
                 yield
                 session.commit()
@@ -291,6 +295,9 @@ class App:
         """Capture, label and answer one event; one bad message never stops the bot."""
         sent = self.advance(incoming.at)
         with self._unit(commit=False) as session:
+            if self._batch is not None and not self._posts_read:
+                read_all_recent_posts(session, incoming.at)  # the batch then sees every message stored
+                self._posts_read = True
             if incoming.message_id in self._unseen:
                 self._unseen.discard(incoming.message_id)
                 quick = self._quick(session, incoming, labels) if self.quick_path else None

@@ -152,9 +152,9 @@ COMMON = {
     "link": 4,
     "miniprogram": 2,
     "written": 8,
-    "petition": 4.5,
-    "conduct": 2,
-    "bot_petition": 2.5,
+    "petition": 2.2,
+    "conduct": 1,
+    "bot_petition": 1.2,
     "bot_question": 3,
     "ad": 1.4,
     "praise": 2,
@@ -169,7 +169,7 @@ COMMON = {
 WEIGHTS = {
     "night": {
         "night_chat": 10,
-        "complaint": 6,
+        "complaint": 3,
         "goodnight": 6,
         "chatter": 4,
         "ad": 1,
