@@ -234,7 +234,8 @@ class App:
                     if not hold(session, SCHEDULER_LEASE, self.outbox.holder, now, LEASE_TTL):
                         self._quiet_until = now + RECHECK  # another process runs the jobs
                         return released
-                    due, earliest = next_run(session, jobs, self._baseline, now)
+                    if not self.single_process:
+                        due, earliest = next_run(session, jobs, self._baseline, now)
                 if due is None:
                     # nothing is due before `earliest` unless this process changes it (handle() then
                     # forgets this); other processes' changes are seen within RECHECK of clock time

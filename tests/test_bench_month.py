@@ -28,6 +28,7 @@ PRINTED = (
     "stages: ",
     "throughput: ",
     "App.handle per message: ",
+    "quick path: ",
     "peak memory: ",
     "produced: ",
     "report: ",
@@ -74,6 +75,7 @@ def test_bench_month_runs_the_pipeline(
     assert data["produced"]["tickets"] > 0 and data["produced"]["outbox_sent"] > 0
     assert data["produced"]["staff_actions"] > 0  # handlers accepted and resolved tickets
     assert data["handle_ms"]["calls"] == events["deliveries"] + data["produced"]["staff_actions"]
+    assert data["handle_ms"]["quick_calls"] > events["deliveries"] / 2  # ordinary talk: the quick path
     assert (out / "report" / "report.pdf").stat().st_size > 0
     assert (out / "report" / "report.html").stat().st_size > 0
     assert parse_registry(out / "registry.yaml").people

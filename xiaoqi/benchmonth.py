@@ -152,9 +152,9 @@ COMMON = {
     "link": 4,
     "miniprogram": 2,
     "written": 8,
-    "petition": 2.2,
-    "conduct": 1,
-    "bot_petition": 1.2,
+    "petition": 1.6,
+    "conduct": 0.7,
+    "bot_petition": 0.9,
     "bot_question": 3,
     "ad": 1.4,
     "praise": 2,
@@ -169,7 +169,7 @@ COMMON = {
 WEIGHTS = {
     "night": {
         "night_chat": 10,
-        "complaint": 3,
+        "complaint": 2,
         "goodnight": 6,
         "chatter": 4,
         "ad": 1,

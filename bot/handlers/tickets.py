@@ -207,12 +207,9 @@ def _rate(app: App, session: Session, now: datetime, sender: Person, rating: Rat
     return lifecycle.rate(app.desk, session, now, sender, ticket, rating)
 
 
-@router.on_message(kinds=(MessageKind.IMAGE,))
-def photo(
-    app: App, session: Session, now: datetime, message: Incoming, sender: Person
-) -> list[Outgoing] | None:
-    """A photo right after a resident's petition is added to that ticket."""
-    ticket = session.exec(
+def _photo_ticket(session: Session, sender: Person, now: datetime) -> Ticket | None:
+    """The open ticket this person reported within the last minutes, which a photo now belongs to."""
+    return session.exec(
         select(Ticket)
         .join(TicketReporter, col(TicketReporter.ticket_id) == Ticket.id)
         .where(
@@ -222,6 +219,16 @@ def photo(
         )
         .order_by(col(TicketReporter.at).desc())
     ).first()
+
+
+@router.on_message(
+    kinds=(MessageKind.IMAGE,), idle=lambda ctx: _photo_ticket(ctx.session, ctx.sender, ctx.now) is None
+)
+def photo(
+    app: App, session: Session, now: datetime, message: Incoming, sender: Person
+) -> list[Outgoing] | None:
+    """A photo right after a resident's petition is added to that ticket."""
+    ticket = _photo_ticket(session, sender, now)
     if ticket is None:
         return None
     session.add(
