@@ -36,7 +36,7 @@ from xiaoqi.leases import hold
 from xiaoqi.outbox import Outbox
 from xiaoqi.outgoing import Priority
 from xiaoqi.privacy import mask_private_numbers
-from xiaoqi.scheduling import Job, next_run, schedule_changes
+from xiaoqi.scheduling import Job, JobRun, next_run, schedule_changes
 from xiaoqi.settings import Settings
 from xiaoqi.spool import Spool
 
@@ -50,7 +50,7 @@ SCHEDULER_LEASE = "scheduler"
 LEASE_TTL = timedelta(seconds=90)  # `xiaoqi run` renews it every tick (30 s)
 EMERGENCY = "紧急"
 BATCH_EVENTS = 200  # events a replay handles per transaction
-PINNED = (ChatGroup, Person, Membership)
+PINNED = (ChatGroup, Person, Membership, JobRun)
 # kinds that change a membership when stored (capture does that): never taken by the quick path
 MEMBERSHIP_KINDS = frozenset({MessageKind.JOIN, MessageKind.LEAVE})
 
@@ -146,7 +146,7 @@ class App:
                 if isinstance(instance, PINNED):
                     pinned.append(instance)
 
-            # the registry, read in three queries rather than one object at a time
+            # the registry (and when each job last ran), read in a few queries, not one object at a time
             for kind in PINNED:
                 session.exec(select(kind)).all()
             try:
@@ -299,7 +299,8 @@ class App:
             if self._batch is not None and not self._posts_read:
                 read_all_recent_posts(session, incoming.at)  # the batch then sees every message stored
                 self._posts_read = True
-            if incoming.message_id in self._unseen:
+            known_new = incoming.message_id in self._unseen
+            if known_new:
                 self._unseen.discard(incoming.message_id)
                 quick = self._quick(session, incoming, labels) if self.quick_path else None
                 if quick is not None:
@@ -319,6 +320,7 @@ class App:
                 mentions=incoming.mentions,
                 sent_at=incoming.at,
                 now=self.clock or incoming.at,
+                known_new=known_new,
             )
             if self._batch is None:
                 session.commit()  # stored before anything else can go wrong

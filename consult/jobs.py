@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import event as orm_event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapper, object_session
 from sqlmodel import Session, col, select
 
 from consult import service, texts
@@ -16,6 +19,7 @@ from consult.models import Consultation, ConsultState, FollowUp
 from nlp.segment import Segmenter
 from tickets.models import Ticket, TicketEvent
 from xiaoqi.outgoing import Outgoing, Priority
+from xiaoqi.scheduling import mark_schedule_changed
 
 log = logging.getLogger(__name__)
 OPEN_STATES = (ConsultState.DISCUSSING, ConsultState.VOTING)
@@ -146,3 +150,17 @@ def _follow_up_news(session: Session) -> list[Outgoing]:
                 for g in service.groups_of(session, consultation)
             ]
     return out
+
+
+@orm_event.listens_for(TicketEvent, "after_insert")
+def _followed_ticket_moved(
+    _mapper: Mapper[TicketEvent], connection: Connection, event_row: TicketEvent
+) -> None:
+    """A step on a ticket that carries out a consultation's decision is news for its groups at once:
+    tell the clock (ticket changes otherwise only say when the ticket's own alerts fall due)."""
+    followed = connection.execute(
+        select(FollowUp.ticket_id).where(FollowUp.ticket_id == event_row.ticket_id)
+    ).first()
+    session = object_session(event_row)
+    if followed is not None and session is not None:
+        mark_schedule_changed(session, event_row.at)  # type: ignore[arg-type]

@@ -127,12 +127,16 @@ def capture_message(
     mentions: tuple[str, ...],
     sent_at: datetime,
     now: datetime,
+    known_new: bool = False,
 ) -> Capture:
     """Store a message unless its platform id is already known; safe against concurrent writers.
+    `known_new`: the caller has just looked the id up (a replay looks up many at once).
 
     Call it first in its transaction: a concurrent duplicate rolls the transaction back.
     """
-    existing = session.exec(select(Message).where(Message.platform_id == platform_id)).first()
+    existing = None
+    if not known_new:
+        existing = session.exec(select(Message).where(Message.platform_id == platform_id)).first()
     if existing is not None:
         if existing.handled_at is not None:
             return Capture(existing, needs_handling=False)

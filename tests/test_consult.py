@@ -201,6 +201,7 @@ def test_a_secret_ballot_keeps_choices_apart_from_voters_and_gives_receipts(town
 
 
 def test_a_passed_decision_opens_a_follow_up_ticket_whose_progress_the_groups_see(town: App) -> None:
+    town.single_process = True  # the clock looks at the jobs only when something says it should
     simulate(
         town,
         [
@@ -222,6 +223,14 @@ def test_a_passed_decision_opens_a_follow_up_ticket_whose_progress_the_groups_se
                 group=None,
             ),
             say("11-04T10:00", "wxid_wg", "#签收 1", group=None),
+            tick("11-04T10:01"),
+        ],
+    )
+    # each step is news at once (by the next clock tick), not whenever the scheduler next looks
+    assert any("——已签收" in o["text"] for o in out if o["group"] == "g2@chatroom")
+    out += simulate(
+        town,
+        [
             say("11-20T16:00", "wxid_wg", "#办结 1 空地已清理，种了月季和绣球", group=None),
             tick("11-20T16:01"),
         ],

@@ -191,7 +191,11 @@ class Outbox:
             return group.account if group is not None and group.account else self.account
         if out.to_id == replying_to:
             return self.account
-        # someone we write to first: the account that serves one of their groups
+        # someone we write to first: the account that serves one of their groups (read once per
+        # person and unit of work: a replay's batch, or one message)
+        known: dict[str, str] = session.info.setdefault("outbox.private_accounts", {})
+        if out.to_id is not None and out.to_id in known:
+            return known[out.to_id]
         served_by = session.exec(
             select(ChatGroup.account)
             .join(Membership, Membership.group_id == ChatGroup.id)  # type: ignore[arg-type]
@@ -199,7 +203,10 @@ class Outbox:
             .order_by(ChatGroup.id)
             .limit(1)
         ).first()
-        return served_by or self.account
+        account = served_by or self.account
+        if out.to_id is not None:
+            known[out.to_id] = account
+        return account
 
     # --- sending ------------------------------------------------------------------------------
 

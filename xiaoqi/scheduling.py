@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,17 +50,14 @@ class CronJob:
 
     def next_due(self, session: Session, baseline: datetime) -> datetime | None:
         row = session.get(JobRun, self.name)
-        start = row.last_run_at if row else baseline
-        return self.trigger.get_next_fire_time(start, start + timedelta(microseconds=1))
+        return _fire_after(self.trigger, row.last_run_at if row else baseline)
 
     def latest_due(self, session: Session, baseline: datetime, until: datetime) -> datetime | None:
         """The last fire time not after `until`, for coalescing a backlog into one run."""
         due = self.next_due(session, baseline)
         if due is None or due > until:
             return None
-        while (
-            following := self.trigger.get_next_fire_time(due, due + timedelta(microseconds=1))
-        ) and following <= until:
+        while (following := _fire_after(self.trigger, due)) and following <= until:
             due = following
         return due
 
@@ -70,6 +68,13 @@ class CronJob:
         else:
             row.last_run_at = at
         return self.action(session, at)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fire_after(trigger: BaseTrigger, start: datetime) -> datetime | None:
+    """The trigger's first fire time after `start` (the clock asks often, and the answer never changes)."""
+    fire: datetime | None = trigger.get_next_fire_time(start, start + timedelta(microseconds=1))
+    return fire
 
 
 SCHEDULE_CHANGED = "xiaoqi.schedule_changed"
