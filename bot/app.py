@@ -27,6 +27,7 @@ from nlp import Labels, MessageClassifier
 from nlp.segment import Segmenter
 from notices.service import NoticeJob
 from tickets.lifecycle import Desk, TicketAlertsJob
+from tickets.models import Ticket
 from tickets.policy import TicketPolicy
 from tickets.workdays import WorkCalendar
 from xiaoqi import leases
@@ -50,7 +51,8 @@ SCHEDULER_LEASE = "scheduler"
 LEASE_TTL = timedelta(seconds=90)  # `xiaoqi run` renews it every tick (30 s)
 EMERGENCY = "紧急"
 BATCH_EVENTS = 200  # events a replay handles per transaction
-PINNED = (ChatGroup, Person, Membership, JobRun)
+PRELOADED = (ChatGroup, Person, Membership, JobRun)
+PINNED = (*PRELOADED, Ticket)  # a replay's tickets are read or written again and again
 # kinds that change a membership when stored (capture does that): never taken by the quick path
 MEMBERSHIP_KINDS = frozenset({MessageKind.JOIN, MessageKind.LEAVE})
 
@@ -147,7 +149,7 @@ class App:
                     pinned.append(instance)
 
             # the registry (and when each job last ran), read in a few queries, not one object at a time
-            for kind in PINNED:
+            for kind in PRELOADED:
                 session.exec(select(kind)).all()
             try:
                 yield

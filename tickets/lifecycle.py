@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from groups.models import ChatGroup, Community, Department, Person, Role
@@ -156,14 +157,15 @@ class Desk:
             update(Ticket)
             .where(col(Ticket.id) == ticket.id, col(Ticket.version) == ticket.version)
             .values(**values)
-            # the ticket is refreshed below; the default ("evaluate") would walk the whole identity
-            # map, which in a replay's batch holds the registry's tens of thousands of objects
+            # the ticket is brought up to date below; the default ("evaluate") would walk the whole
+            # identity map, which in a replay's batch holds the registry's tens of thousands of objects
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             session.expire(ticket)
             raise XiaoqiError(f"{ticket.id}号工单刚刚已被别人处理，请发送“#工单 {ticket.id}”查看最新情况。")
-        session.refresh(ticket)
+        for name, value in values.items():  # what the row now holds, without reading it back
+            set_committed_value(ticket, name, value)
         mark_schedule_changed(session, ticket.next_alert_at)
         session.add(
             TicketEvent(

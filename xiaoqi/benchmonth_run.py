@@ -146,6 +146,7 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
 
     handle_times: list[float] = []
     quick_times: list[float] = []  # those of the messages the quick path took
+    staff_s = 0.0  # time handling the simulated staff's and residents' actions
     sent = 0
     handle = app.handle
 
@@ -178,8 +179,11 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
             sent += len(produced)
 
         def reactions(before: datetime) -> None:
+            nonlocal staff_s
             for reaction in people.due(before):
+                begun = time.perf_counter()
                 emit(app.handle(reaction))
+                staff_s += time.perf_counter() - begun
 
         lap = time.perf_counter()
         with Progress(*columns, console=console, transient=False) as progress:
@@ -247,6 +251,7 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
             "quick_median": round(percentile(quick, 0.5) * 1000, 3),
             "full_total_s": round(sum(handle_times) - sum(quick_times), 1),
             "quick_total_s": round(sum(quick_times), 1),
+            "staff_total_s": round(staff_s, 1),
         },
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "produced": produced,
@@ -284,7 +289,8 @@ def summary_lines(result: dict[str, Any]) -> list[str]:
         f"App.handle per message: median {h['median']} ms, p90 {h['p90']} ms, p99 {h['p99']} ms, "
         f"max {h['max']} ms ({h['calls']} calls)",
         f"quick path: {h['quick_calls']} calls ({h['quick_calls'] / max(1, h['calls']):.0%}), median "
-        f"{h['quick_median']} ms, {h['quick_total_s']} s in all; the full path {h['full_total_s']} s in all",
+        f"{h['quick_median']} ms, {h['quick_total_s']} s in all; the full path {h['full_total_s']} s in all, "
+        f"of which {h['staff_total_s']} s for the simulated staff's and residents' actions",
         f"peak memory: {result['peak_rss_mb']} MB resident (ru_maxrss); generator {ev['generator_peak_mb']} MB",
         f"produced: {p['messages_stored']} messages stored (and {p['staff_actions']} simulated staff and "
         f"resident actions), {p['tickets']} tickets ({p['tickets'] / max(1, p['messages_stored']):.1%}), "
