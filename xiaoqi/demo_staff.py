@@ -19,6 +19,9 @@ _RATE = re.compile(r"^(\d+)号工单已办结")
 _REOPENED = re.compile(r"^【重办】(\d+)号工单")
 _QUESTION = re.compile(r"^【居民提问·(\d+)号】")
 _AD_REPORT = re.compile(r"^【广告提醒·(\d+)号】")
+# the bot's answer to a ticket step that cannot be taken: the person leaves that ticket alone
+_REFUSED = re.compile(r"^(\d+)号工单(?:现在是“[^”]+”，不能|不是由您负责|刚刚已被别人处理)")
+_STEP = re.compile(r"^#(?:签收|进展|办结) (\d+)")
 ANSWERS = [
     "您好，这个我问清楚了：工作日上午到社区服务大厅找我，我当面帮您办。",
     "您好，这个要看具体情况，我明天上午打电话跟您细说。",
@@ -48,6 +51,7 @@ class DemoPeople:
     _ids: Iterable[int] = field(default_factory=itertools.count)
     _handled: set[tuple[int, str]] = field(default_factory=set)
     _urgent: set[int] = field(default_factory=set)
+    _gave_up: set[tuple[int, str]] = field(default_factory=set)  # (ticket, person) after a refusal
 
     def _later(self, at: datetime, sender: str, text: str, group: str | None = None) -> None:
         n = next(self._ids)  # type: ignore[call-overload]
@@ -71,6 +75,8 @@ class DemoPeople:
                 self._handler(number, out.to_id, out.at, urgent=out.text.startswith("【紧急】"))
             elif out.group_id is not None and out.mentions and (match := _RATE.match(out.text)):
                 self._resident(int(match[1]), out.mentions[0], out.group_id, out.at)
+            elif out.to_id is not None and (match := _REFUSED.match(out.text)):
+                self._gave_up.add((int(match[1]), out.to_id))  # someone else has it: no more steps
             elif out.to_id is not None and (match := _QUESTION.match(out.text)):
                 rng = random.Random(f"{self.seed}-question-{match[1]}")
                 answer = f"#答复 {match[1]} {rng.choice(ANSWERS)}"
@@ -111,5 +117,8 @@ class DemoPeople:
         """Reactions that happen before `until`, in time order."""
         ready: list[Incoming] = []
         while self._queue and self._queue[0][0] <= until:
-            ready.append(heapq.heappop(self._queue)[2])
+            reaction = heapq.heappop(self._queue)[2]
+            step = _STEP.match(reaction.text)
+            if step is None or (int(step[1]), reaction.sender_id) not in self._gave_up:
+                ready.append(reaction)
         return ready
