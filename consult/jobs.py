@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import event as orm_event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, object_session
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from consult import service, texts
 from consult.models import Consultation, ConsultState, FollowUp
@@ -47,13 +47,18 @@ class ConsultationJob:
 
     def next_due(self, session: Session, baseline: datetime) -> datetime | None:
         times = [t for c in _open(session) for t in _due_times(c)]
-        pending = session.exec(
-            select(TicketEvent.at)
-            .join(FollowUp, col(FollowUp.ticket_id) == col(TicketEvent.ticket_id))
-            .where(col(TicketEvent.id) > col(FollowUp.announced_event_id))
-            .order_by(col(TicketEvent.at))
-            .limit(1)
-        ).first()
+        # the first unannounced step of each followed ticket, looked up from the (few) follow-ups:
+        # joined the other way round, the database walks every ticket event there is
+        first_new = (
+            select(func.min(TicketEvent.at))
+            .where(
+                col(TicketEvent.ticket_id) == col(FollowUp.ticket_id),
+                col(TicketEvent.id) > col(FollowUp.announced_event_id),
+            )
+            .correlate(FollowUp)
+            .scalar_subquery()
+        )
+        pending = session.exec(select(func.min(first_new)).select_from(FollowUp)).one()
         if pending is not None:
             times.append(pending)
         return min(times) if times else None

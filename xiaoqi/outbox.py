@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, Index, Text, and_, func, inspect, or_, update
+from sqlalchemy import JSON, Column, Index, Text, func, inspect, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from groups.models import ChatGroup, Membership
@@ -242,22 +242,24 @@ class Outbox:
             return self._walk(
                 session, rows, until, live=live, leftover=any(r.not_before > until for r in mine)
             )
-        found = session.exec(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.account == self.account,
-                OutboxMessage.not_before <= until,  # type: ignore[operator]
-                or_(
-                    col(OutboxMessage.state) == OutboxState.QUEUED,
-                    and_(
-                        col(OutboxMessage.state) == OutboxState.SENDING,
-                        col(OutboxMessage.claimed_until) < until,
-                    ),
-                ),
+        # queued rows, and rows whose claim expired (a crash), each read along the index (account,
+        # state, priority, id): one query with OR on the state walks all the account's sent rows
+        waiting = (
+            session.exec(
+                select(OutboxMessage)
+                .where(OutboxMessage.account == self.account, col(OutboxMessage.state) == state, *also)
+                .where(col(OutboxMessage.not_before) <= until)
+                .order_by(OutboxMessage.priority, OutboxMessage.id)  # type: ignore[arg-type]
+                .limit(BATCH)
+            ).all()
+            for state, also in (
+                (OutboxState.QUEUED, ()),
+                (OutboxState.SENDING, (col(OutboxMessage.claimed_until) < until,)),
             )
-            .order_by(OutboxMessage.priority, OutboxMessage.id)  # type: ignore[arg-type]
-            .limit(BATCH)
-        ).all()
+        )
+        found = sorted((row for rows in waiting for row in rows), key=lambda r: (r.priority, r.id or 0))[
+            :BATCH
+        ]
         later = session.exec(
             select(func.min(OutboxMessage.not_before)).where(
                 OutboxMessage.account == self.account,
