@@ -80,7 +80,7 @@ class App:
     _batch: Session | None = field(default=None, init=False)  # replays: one transaction for many events
     _batch_events: int = field(default=0, init=False)
     _posts_read: bool = field(default=False, init=False)
-    _quiet_rows: list[dict[str, object]] = field(default_factory=list, init=False)  # quick path, unwritten
+    _quick_rows: list[dict[str, object]] = field(default_factory=list, init=False)  # quick path, unwritten
     _unseen: set[str] = field(default_factory=set, init=False)  # coming ids known not to be stored yet
 
     def __post_init__(self) -> None:
@@ -127,7 +127,8 @@ class App:
         with Session(self.engine, expire_on_commit=False) as session:
             self._batch, self._batch_events, self._posts_read = session, 0, False
             # the identity map holds objects weakly: keep the registry's groups, people and
-            # memberships for the whole replay, so each is read once instead of once a message
+            # memberships (and the job runs and tickets) for the whole replay, so each is read once
+            # instead of once a message
             pinned: list[object] = []
 
             if on_commit is not None:
@@ -139,8 +140,8 @@ class App:
                 )
 
             # rows the quick path keeps back are written before anything reads or commits
-            event.listen(session, "do_orm_execute", lambda _state: self._write_quiet(session))
-            event.listen(session, "before_commit", lambda _session: self._write_quiet(session))
+            event.listen(session, "do_orm_execute", lambda _state: self._write_quick(session))
+            event.listen(session, "before_commit", lambda _session: self._write_quick(session))
 
             @event.listens_for(session, "loaded_as_persistent")
             @event.listens_for(session, "pending_to_persistent")
@@ -155,7 +156,7 @@ class App:
                 yield
                 session.commit()
             except BaseException:
-                self._quiet_rows.clear()  # uncommitted, as the rest of the batch
+                self._quick_rows.clear()  # uncommitted, as the rest of the batch
                 session.rollback()
                 raise
             finally:
@@ -172,9 +173,9 @@ class App:
         )
         self._unseen = set(message_ids) - set(stored.all())
 
-    def _write_quiet(self, session: Session) -> None:
-        if self._quiet_rows:
-            rows, self._quiet_rows = self._quiet_rows, []
+    def _write_quick(self, session: Session) -> None:
+        if self._quick_rows:
+            rows, self._quick_rows = self._quick_rows, []
             session.connection().execute(insert(Message.__table__), rows)  # type: ignore[attr-defined]
 
     @contextmanager
@@ -227,7 +228,7 @@ class App:
         released: list[Outgoing] = []
         while True:
             with self._unit() as session:
-                self._write_quiet(session)  # before any savepoint, so that a failing job cannot undo them
+                self._write_quick(session)  # before any savepoint, so that a failing job cannot undo them
                 jobs = [job for job in self.jobs if job.name not in failed]
                 due, earliest = next_run(session, jobs, self._baseline, now)
                 if due is not None:
@@ -308,7 +309,7 @@ class App:
                 if quick is not None:
                     self.quick_handled += 1
                     return sent + quick
-            self._write_quiet(session)  # before any savepoint, so that a failing handler cannot undo them
+            self._write_quick(session)  # before any savepoint, so that a failing handler cannot undo them
             if incoming.group_id is not None and not self._serves(session, incoming.group_id):
                 return sent  # another bot account in this group serves it
             captured = capture_message(
@@ -413,7 +414,7 @@ class App:
             "sentiment": labels.sentiment if labels else None,
             "confidence": labels.confidence if labels else None,
         }
-        self._quiet_rows.append(row)
+        self._quick_rows.append(row)
         if kind is MessageKind.TEXT:
             note_post(session, sender.id, incoming.at, raw)
         released = self.outbox.release(session, incoming.at, live=self.live_delivery)
