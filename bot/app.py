@@ -19,7 +19,7 @@ from bot.values import Incoming, MessageKind, Outgoing
 from consult.jobs import ConsultationJob, Summariser
 from faq import FaqMatcher, load_knowledge
 from faq.questions import learned_matters, learned_version
-from groups.messages import MAX_STORED_CHARS, Message, capture_message
+from groups.messages import Message, capture_message, message_values
 from groups.models import ChatGroup, Membership, Person
 from groups.welcome import nickname_job
 from moderation.service import note_post, read_all_recent_posts
@@ -36,7 +36,6 @@ from xiaoqi.errors import XiaoqiError
 from xiaoqi.leases import hold
 from xiaoqi.outbox import Outbox
 from xiaoqi.outgoing import Priority
-from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.scheduling import Job, JobRun, next_run, schedule_changes
 from xiaoqi.settings import Settings
 from xiaoqi.spool import Spool
@@ -394,19 +393,18 @@ class App:
         ctx = Context(self, session, incoming.at, incoming, sender, group, labels=labels)
         if not self.router.idle(ctx):
             return None
-        raw = incoming.text[:MAX_STORED_CHARS]
-        row: dict[str, object] = {
-            "platform_id": incoming.message_id,
-            "kind": kind,
-            "group_id": group_id,
-            "sender_id": sender.id,
-            "sender_name": incoming.sender_name,
-            "private": False,
-            "raw_text": raw,
-            "text": mask_private_numbers(raw),
-            "mentions": list(incoming.mentions),
-            "sent_at": incoming.at,
-            "received_at": self.clock or incoming.at,
+        row = message_values(
+            incoming.message_id,
+            kind,
+            group_id,
+            sender.id,
+            incoming.sender_name,
+            incoming.text,
+            incoming.mentions,
+            incoming.at,
+            self.clock or incoming.at,
+        )
+        row |= {
             "handled_at": incoming.at,
             "failed": False,
             "intent": labels.intent if labels else None,
@@ -416,7 +414,7 @@ class App:
         }
         self._quick_rows.append(row)
         if kind is MessageKind.TEXT:
-            note_post(session, sender.id, incoming.at, raw)
+            note_post(session, sender.id, incoming.at, str(row["raw_text"]))
         released = self.outbox.release(session, incoming.at, live=self.live_delivery)
         self._batch_events += 1
         if self._batch_events % BATCH_EVENTS == 0:

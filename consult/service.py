@@ -31,7 +31,7 @@ from groups.models import ChatGroup, Membership, Person, Role
 from groups.scope import resolve_scope, scope_groups
 from xiaoqi.clock import SHANGHAI, local
 from xiaoqi.errors import XiaoqiError
-from xiaoqi.numbers import record_id
+from xiaoqi.numbers import bare_number, record_id
 from xiaoqi.outgoing import Outgoing, Priority
 from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.scheduling import mark_schedule_changed
@@ -575,7 +575,7 @@ def next_reminder(consultation: Consultation) -> tuple[int, datetime] | None:
 
 
 def get_consultation(session: Session, number: str | int) -> Consultation:
-    digits = str(number).strip().lstrip("#").rstrip("号")
+    digits = bare_number(str(number))
     consultation_id = record_id(digits)
     consultation = session.get(Consultation, consultation_id) if consultation_id is not None else None
     if consultation is None:

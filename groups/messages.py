@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, Column, Text, func
 from sqlalchemy.exc import IntegrityError
@@ -115,6 +116,34 @@ def _ensure_member(
     return person, membership
 
 
+def message_values(
+    platform_id: str,
+    kind: MessageKind,
+    group_id: str | None,
+    sender_id: str,
+    sender_name: str,
+    text: str,
+    mentions: tuple[str, ...],
+    sent_at: datetime,
+    received_at: datetime,
+) -> dict[str, Any]:
+    """A new message's stored columns: the text cut to MAX_STORED_CHARS, its analysis copy masked."""
+    raw = text[:MAX_STORED_CHARS]
+    return {
+        "platform_id": platform_id,
+        "kind": kind,
+        "group_id": group_id,
+        "sender_id": sender_id,
+        "sender_name": sender_name,
+        "private": group_id is None,
+        "raw_text": raw,
+        "text": mask_private_numbers(raw),
+        "mentions": list(mentions),
+        "sent_at": sent_at,
+        "received_at": received_at,
+    }
+
+
 def capture_message(
     session: Session,
     *,
@@ -146,19 +175,8 @@ def capture_message(
     sender, membership = _ensure_member(session, sender_id, sender_name, group, sent_at)
     if membership is not None and kind in (MessageKind.JOIN, MessageKind.LEAVE):
         membership.active = kind is MessageKind.JOIN
-    raw = text[:MAX_STORED_CHARS]
     message = Message(
-        platform_id=platform_id,
-        kind=kind,
-        group_id=group_id,
-        sender_id=sender_id,
-        sender_name=sender_name,
-        private=group_id is None,
-        raw_text=raw,
-        text=mask_private_numbers(raw),
-        mentions=list(mentions),
-        sent_at=sent_at,
-        received_at=now,
+        **message_values(platform_id, kind, group_id, sender_id, sender_name, text, mentions, sent_at, now)
     )
     session.add(message)
     try:

@@ -27,7 +27,7 @@ from tickets.policy import TicketPolicy
 from tickets.routing import grid_worker, leaders, social_worker
 from tickets.workdays import WorkCalendar
 from xiaoqi.errors import XiaoqiError
-from xiaoqi.numbers import record_id
+from xiaoqi.numbers import bare_number, record_id
 from xiaoqi.outgoing import Outgoing, Priority
 from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.scheduling import mark_schedule_changed
@@ -101,7 +101,7 @@ def where_of(session: Session, ticket: Ticket) -> str:
 
 
 def get_ticket(session: Session, number: str | int) -> Ticket:
-    text = str(number).strip().lstrip("#＃").removesuffix("号")
+    text = bare_number(str(number))
     ticket_id = record_id(text)
     ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
     if ticket is None:

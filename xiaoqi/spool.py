@@ -32,18 +32,22 @@ class Spool:
         return self._count
 
     def add(self, incoming: Incoming) -> None:
-        self._append(incoming)
-        self._count = len(self) + 1 if self._count is not None else None
+        self._write(self.path, [incoming], "a")
+        if self._count is not None:
+            self._count += 1
         log.warning("database unreachable: message %s kept in %s", incoming.message_id, self.path)
 
-    def _append(self, incoming: Incoming) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        record = asdict(incoming)
-        record["at"] = incoming.at.isoformat()
-        record["kind"] = incoming.kind.value
-        record["mentions"] = list(incoming.mentions)
-        with self.path.open("a", encoding="utf-8") as sink:
-            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+    @staticmethod
+    def _write(path: Path, events: list[Incoming], mode: str) -> None:
+        """Write events as JSON lines and fsync once."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open(mode, encoding="utf-8") as sink:
+            for incoming in events:
+                record = asdict(incoming)
+                record["at"] = incoming.at.isoformat()
+                record["kind"] = incoming.kind.value
+                record["mentions"] = list(incoming.mentions)
+                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
             sink.flush()
             os.fsync(sink.fileno())
 
@@ -79,12 +83,9 @@ class Spool:
         return events
 
     def _rewrite(self, remaining: list[Incoming]) -> None:
-        temporary = self.path.with_suffix(".tmp")
-        temporary.unlink(missing_ok=True)
-        replacement = Spool(temporary)
-        for incoming in remaining:
-            replacement._append(incoming)
         if remaining:
+            temporary = self.path.with_suffix(".tmp")
+            self._write(temporary, remaining, "w")
             temporary.replace(self.path)
         else:
             self.path.unlink(missing_ok=True)
