@@ -54,6 +54,8 @@ PRELOADED = (ChatGroup, Person, Membership, JobRun)
 PINNED = (*PRELOADED, Ticket)  # a replay's tickets are read or written again and again
 # kinds that change a membership when stored (capture does that): never taken by the quick path
 MEMBERSHIP_KINDS = frozenset({MessageKind.JOIN, MessageKind.LEAVE})
+# statements that write nothing, by their first six characters (anything else counts as a write)
+_READS = frozenset({"SELECT", "SAVEPO", "RELEAS", "ROLLBA", "PRAGMA"})
 
 
 @dataclass
@@ -81,6 +83,7 @@ class App:
     _posts_read: bool = field(default=False, init=False)
     _quick_rows: list[dict[str, object]] = field(default_factory=list, init=False)  # quick path, unwritten
     _unseen: set[str] = field(default_factory=set, init=False)  # coming ids known not to be stored yet
+    _writes: int = field(default=0, init=False)  # a batch's statements other than reads, so far
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.settings.account, self.settings.send_limits, self.settings.quiet_hours)
@@ -151,6 +154,8 @@ class App:
             # the registry (and when each job last ran), read in a few queries, not one object at a time
             for kind in PRELOADED:
                 session.exec(select(kind)).all()
+            # every statement that may write, counted: a refusal that wrote nothing needs no rollback
+            event.listen(self.engine, "before_cursor_execute", self._count_write)
             try:
                 yield
                 session.commit()
@@ -159,8 +164,13 @@ class App:
                 session.rollback()
                 raise
             finally:
+                event.remove(self.engine, "before_cursor_execute", self._count_write)
                 self._batch = None
                 self._unseen.clear()
+
+    def _count_write(self, _conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.lstrip()[:6].upper() not in _READS:
+            self._writes += 1
 
     def expect(self, message_ids: Sequence[str]) -> None:
         """Replays: the ids of the coming events, looked up in one query, so that a new ordinary
@@ -439,10 +449,18 @@ class App:
         addressed = incoming.is_private or self.settings.bot_id in incoming.mentions
         try:
             with session.begin_nested():
-                if parsed is not None:
-                    answer = self.router.dispatch_command(ctx, parsed)
-                else:
-                    answer = self.router.dispatch_message(ctx)
+                writes = self._writes
+                try:
+                    if parsed is not None:
+                        answer = self.router.dispatch_command(ctx, parsed)
+                    else:
+                        answer = self.router.dispatch_message(ctx)
+                except XiaoqiError as error:
+                    if not self._untouched(session, writes):
+                        raise  # undo what it wrote before refusing
+                    # refused before writing anything (a step on a ticket someone else took): keep the
+                    # savepoint, since rolling one back walks every object a replay holds
+                    answer = [ctx.reply(str(error))]
         except XiaoqiError as error:
             answer = [ctx.reply(str(error))]
         except Exception:
@@ -452,6 +470,13 @@ class App:
         if not answer and addressed and parsed is None and incoming.kind is MessageKind.TEXT:
             answer = [ctx.reply(replies.GREETING)]
         return answer
+
+    def _untouched(self, session: Session, writes: int) -> bool:
+        """Whether a replay's session wrote nothing since `writes` was counted, and holds no change
+        to write (outside a replay nothing is counted: then never)."""
+        if self._batch is not session or self._writes != writes:
+            return False
+        return not (session.new or session.dirty or session.deleted)
 
 
 def _unreachable(error: DBAPIError) -> bool:

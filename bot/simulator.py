@@ -6,13 +6,14 @@ import hashlib
 import itertools
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from bot.app import App
 from bot.values import Incoming, MessageKind, Outgoing
+from nlp import Labels
 from xiaoqi.clock import iso_local, parse_time
 from xiaoqi.privacy import mask_private_numbers
 
@@ -120,23 +121,52 @@ class SimulationResult:
     sent: int = 0
 
 
+LabelledBatch = tuple[list[Event], list[Labels | None]]
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Events already cut into batches, each with the labels of its text messages in order (classified
+    elsewhere: a benchmark does it in another process, on the machine's other core)."""
+
+    batches: Iterable[LabelledBatch]
+
+
+def classified_batches(
+    events: Iterable[Event], classify: Callable[[Sequence[str]], Sequence[Labels | None]]
+) -> Iterator[LabelledBatch]:
+    """Events in batches of BATCH, with the labels of their text messages (read as they are stored:
+    private numbers masked)."""
+    pending = iter(events)
+    while batch := list(itertools.islice(pending, BATCH)):
+        texts = [
+            mask_private_numbers(e.text)
+            for e in batch
+            if isinstance(e, Incoming) and e.kind is MessageKind.TEXT
+        ]
+        yield batch, list(classify(texts))
+
+
 def replay(
     app: App,
-    events: Iterable[Event],
+    events: Iterable[Event] | Labelled,
     emit: Callable[[list[Outgoing]], None],
     before: Callable[[datetime], None] | None = None,
     *,
     durable: bool = False,
 ) -> None:
-    """Feed events in order, classifying text messages in batches; `before` may interleave other events.
+    """Feed events in order, classifying text messages in batches (unless they come `Labelled`);
+    `before` may interleave other events.
 
     A single-process app handles them in batched transactions (`App.batch`). With `durable`, what was
     sent is emitted only once committed, so a replay killed and run again shows nothing twice;
     without it, at once (for simulated people who react to it in the same run)."""
-    pending = iter(events)
+    batches = iter(
+        events.batches if isinstance(events, Labelled) else classified_batches(events, app.classify)
+    )
     if not durable:
         with app.batch():
-            _replay(app, pending, emit, before)
+            _replay(app, batches, emit, before)
         return
     committed: list[Outgoing] = []
 
@@ -147,22 +177,17 @@ def replay(
             emit(ready)
 
     with app.batch(on_commit=show):
-        _replay(app, pending, committed.extend, before)
+        _replay(app, batches, committed.extend, before)
 
 
 def _replay(
     app: App,
-    pending: Iterator[Event],
+    batches: Iterator[LabelledBatch],
     emit: Callable[[list[Outgoing]], None],
     before: Callable[[datetime], None] | None,
 ) -> None:
-    while batch := list(itertools.islice(pending, BATCH)):
-        texts = [
-            mask_private_numbers(e.text)
-            for e in batch
-            if isinstance(e, Incoming) and e.kind is MessageKind.TEXT
-        ]
-        labels = iter(app.classify(texts))
+    for batch, labelled in batches:
+        labels = iter(labelled)
         app.expect([e.message_id for e in batch if isinstance(e, Incoming)])
         for event in batch:
             if before is not None:

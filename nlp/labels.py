@@ -52,6 +52,11 @@ class Labels:
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", _freeze(self.scores))
 
+    def __reduce__(self) -> tuple[type[Labels], tuple[str, str, str, dict[str, dict[str, float]]]]:
+        """Pickled as plain dicts (a read-only view cannot be): labels cross to other processes."""
+        scores = {head: dict(probs) for head, probs in self.scores.items()}
+        return (Labels, (self.intent, self.category, self.sentiment, scores))
+
     @property
     def confidence(self) -> float:
         """Probability of the chosen intent, for deciding when to ask a human."""

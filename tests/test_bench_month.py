@@ -30,6 +30,7 @@ PRINTED = (
     "App.handle per message: ",
     "quick path: ",
     "peak memory: ",
+    "worker (generates and classifies the month on the other core): ",
     "produced: ",
     "report: ",
 )
@@ -76,6 +77,7 @@ def test_bench_month_runs_the_pipeline(
     assert data["produced"]["staff_actions"] > 0  # handlers accepted and resolved tickets
     assert data["handle_ms"]["calls"] == events["deliveries"] + data["produced"]["staff_actions"]
     assert data["handle_ms"]["quick_calls"] > events["deliveries"] / 2  # ordinary talk: the quick path
+    assert data["worker"]["cpu_s"] > 0 and data["worker"]["private_mb"] > 0  # it ran, elsewhere
     assert (out / "report" / "report.pdf").stat().st_size > 0
     assert (out / "report" / "report.html").stat().st_size > 0
     assert parse_registry(out / "registry.yaml").people

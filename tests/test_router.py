@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
+from sqlmodel import Session, col, select
 
 from bot.app import App
 from bot.router import Router, UsageError
+from bot.simulator import replay
 from bot.transport.memory import MemoryTransport
-from bot.values import MessageKind, Outgoing
+from bot.values import Incoming, MessageKind, Outgoing
+from groups.messages import Message
+from groups.models import Person
+from xiaoqi.db import session_scope
+from xiaoqi.errors import XiaoqiError
 
 from .conftest import START
 
@@ -89,6 +97,47 @@ async def test_a_crashing_handler_apologises_logs_and_does_not_stop_the_bot(
     assert usage.text == "用法：#用法 数字"
     (ok,) = await bot.say("#用法 42", sender="wxid_r1", group="g1@chatroom")
     assert ok == Outgoing("收到 42", group_id="g1@chatroom", mentions=("wxid_r1",), at=START)
+
+
+def test_a_refusal_in_a_replay_undoes_what_it_wrote_and_only_then_rolls_back(app: App) -> None:
+    """A replay's savepoint rollback walks every object it holds (the whole registry): a refusal that
+    wrote nothing keeps its savepoint; one that wrote something still has it undone."""
+    extra = Router()
+
+    @extra.command("改名", usage="#改名 名字", summary="renames the sender, then refuses")
+    def rename(sender: Person, session: Session, args: str) -> str:
+        sender.name = args
+        session.flush()  # written, then refused: the write must be undone
+        raise XiaoqiError("改名没有成功。")
+
+    @extra.command("看看", usage="#看看", summary="refuses before touching anything")
+    def look() -> str:
+        raise XiaoqiError("现在不能看。")
+
+    app.router.include(extra)
+    app.single_process = True  # as `xiaoqi simulate` and the benchmark: the replay runs in batches
+    rollbacks: list[object] = []
+
+    def count(_session: Session, transaction: object) -> None:
+        rollbacks.append(transaction)
+
+    said = [
+        Incoming(f"refuse-{n}", "wxid_r1", text, START + timedelta(minutes=n), group_id="g1@chatroom")
+        for n, text in enumerate(["#看看", "#改名 小王", "#看看"])
+    ]
+    seen: list[Outgoing] = []
+    event.listen(Session, "after_soft_rollback", count)
+    try:
+        replay(app, said, seen.extend)
+    finally:
+        event.remove(Session, "after_soft_rollback", count)
+    assert [out.text for out in seen] == ["现在不能看。", "改名没有成功。", "现在不能看。"]
+    assert len(rollbacks) == 1  # the rename's savepoint only
+    with session_scope(app.engine) as session:
+        person = session.get(Person, "wxid_r1")
+        assert person is not None and person.name != "小王"
+        stored = session.exec(select(Message).where(col(Message.platform_id).like("refuse-%"))).all()
+        assert len(stored) == 3 and all(m.handled_at is not None for m in stored)
 
 
 async def test_odd_messages_never_crash(bot: MemoryTransport) -> None:
