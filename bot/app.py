@@ -114,6 +114,16 @@ class App:
     def single_process(self, alone: bool) -> None:
         self.outbox.shared = not alone
 
+    @property
+    def console(self) -> bool:
+        """A front end beside the bot process (the web console): it runs no jobs and sends nothing
+        itself; `handle` returns the answers to its own user and queues the rest for the bot to send."""
+        return not self.outbox.sends
+
+    @console.setter
+    def console(self, front_end: bool) -> None:
+        self.outbox.sends = not front_end
+
     @contextmanager
     def batch(self, on_commit: Callable[[], None] | None = None) -> Iterator[None]:
         """Replays (single process only): handle many events in one transaction, committed every
@@ -306,7 +316,7 @@ class App:
 
     def handle(self, incoming: Incoming, labels: Labels | None = None) -> list[Outgoing]:
         """Capture, label and answer one event; one bad message never stops the bot."""
-        sent = self.advance(incoming.at)
+        sent = [] if self.console else self.advance(incoming.at)
         with self._unit(commit=False) as session:
             if self._batch is not None and not self._posts_read:
                 read_all_recent_posts(session, incoming.at)  # the batch then sees every message stored
@@ -355,9 +365,13 @@ class App:
             # the answer is queued in the same transaction that marks the message handled: a crash
             # before the commit handles the message again when it is redelivered, one after it sends
             urgent = labels is not None and labels.intent == EMERGENCY
+            stamped = _stamp(answer, incoming, urgent)
+            if self.console:  # its user reads the answer on the page, not on WeChat
+                sent += [out for out in stamped if out.to_id == incoming.sender_id]
+                stamped = [out for out in stamped if out.to_id != incoming.sender_id]
             self.outbox.enqueue(
                 session,
-                _stamp(answer, incoming, urgent),
+                stamped,
                 at=incoming.at,
                 priority=Priority.URGENT if urgent else Priority.REPLY,
                 replying_to=incoming.sender_id if incoming.is_private else None,
@@ -368,7 +382,7 @@ class App:
                 self._quiet_until = None  # look at every job again
             elif changed and self._quiet_until is not None:
                 self._quiet_until = min(self._quiet_until, changed)  # some work became due sooner
-            released = self.outbox.release(session, incoming.at, live=self.live_delivery)
+            released = [] if self.console else self.outbox.release(session, incoming.at, live=self.live_delivery)
             if self._batch is not None:
                 self._batch_events += 1
                 if self._batch_events % BATCH_EVENTS == 0:

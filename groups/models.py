@@ -80,6 +80,15 @@ class Department(SQLModel, table=True):
     contact_id: str | None = None
 
 
+# people known only to another system (a call to the 12345 hotline filed through the Open311 API):
+# they hear of their ticket there, not from Xiaoqi on WeChat
+EXTERNAL_PERSON_PREFIX = "open311:"
+
+
+def on_wechat(person_id: str) -> bool:
+    return not person_id.startswith(EXTERNAL_PERSON_PREFIX)
+
+
 class Person(SQLModel, table=True):
     """A member known by platform contact id; `registered` is False when first seen in a group."""
 

@@ -138,3 +138,18 @@ def test_simulate_runs_a_weekly_notice_across_a_week_and_holds_it_in_quiet_hours
     assert reports.count("1号通知已发到幸福社区 2/2 个群。下次发送：每天 22:30。") == 7
     refused = [r["text"] for r in replies if r["to"] == "wxid_sg" and "私聊里没有" in r["text"]]
     assert refused == ["私聊里没有“本群”，请在群里发，或写本社区、本街道、社区或街道的名称。"]
+
+
+def test_api_keys_are_shown_once_refused_twice_and_revoked(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'keys.db'}"
+    added = _run("api-key", "add", "12345平台", "--db", db, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.strip()
+    assert key.startswith("xq_") and len(key) > 30
+    twice = _run("api-key", "add", "12345平台", "--db", db, cwd=tmp_path)
+    assert twice.returncode == 1 and "已有有效密钥" in twice.stderr
+    revoked = _run("api-key", "revoke", "12345平台", "--db", db, cwd=tmp_path)
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout
+    again = _run("api-key", "revoke", "12345平台", "--db", db, cwd=tmp_path)
+    assert again.returncode == 1 and "no active key" in again.stderr
+    assert key not in (tmp_path / "keys.db").read_bytes().decode("latin-1")  # only its hash is stored

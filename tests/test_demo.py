@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import create_engine, text
 
+from bot.app import create_app
 from nlp import MessageClassifier
+from web.context import WebContext
+from web.server import create_web
 from xiaoqi.demo import run_demo
 from xiaoqi.settings import Settings
 
@@ -22,6 +27,23 @@ def test_the_demo_month_shows_the_whole_ticket_loop(
     run_demo(replace(Settings(), cache_dir=cache_dir), tmp_path, Console(file=screen, width=120))
     shown = screen.getvalue()
     assert "演示辖区：2 个街道、5 个社区、10 个群" in shown
+    # the console's address and a code that signs in there
+    sign_in = re.search(r"http://127\.0\.0\.1:8000/ ；用“([^”]+)”登录，验证码 (\d{6})", shown)
+    assert sign_in is not None, shown[-400:]
+    with TestClient(
+        create_web(
+            WebContext(
+                create_app(
+                    replace(
+                        Settings(), cache_dir=cache_dir, database_url=f"sqlite:///{tmp_path / 'xiaoqi.db'}"
+                    ),
+                    jobs=[],
+                )
+            )
+        )
+    ) as web:
+        signed = web.post("/login/code", data={"who": sign_in[1], "code": sign_in[2]}, follow_redirects=False)
+        assert signed.status_code == 303 and "一屏掌控" in web.get("/").text
     engine = create_engine(f"sqlite:///{tmp_path / 'xiaoqi.db'}")
     with engine.connect() as conn:
         month = conn.execute(

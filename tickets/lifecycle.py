@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from groups.models import ChatGroup, Community, Department, Person, Role
+from groups.models import ChatGroup, Community, Department, Person, Role, on_wechat
 from tickets import texts
 from tickets.models import (
     OPEN_STATES,
@@ -57,7 +57,7 @@ def notify_reporters(session: Session, ticket: Ticket, text: str) -> list[Outgoi
     for reporter in session.exec(
         select(TicketReporter).where(TicketReporter.ticket_id == ticket.id).order_by(col(TicketReporter.id))
     ):
-        if reporter.person_id not in by_group[reporter.group_id]:
+        if reporter.person_id not in by_group[reporter.group_id] and on_wechat(reporter.person_id):
             by_group[reporter.group_id].append(reporter.person_id)
     out: list[Outgoing] = []
     public = mask_private_numbers(text)  # staff notes may carry numbers; groups never see them

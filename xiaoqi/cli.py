@@ -29,6 +29,8 @@ report_app = typer.Typer(help="The monthly public-opinion report (民情月报).
 app.add_typer(report_app, name="report")
 bench_app = typer.Typer(help="Benchmarks of the whole pipeline.")
 app.add_typer(bench_app, name="bench")
+api_key_app = typer.Typer(help="API keys of the external systems that call the Open311 API.")
+app.add_typer(api_key_app, name="api-key")
 
 DbOption = Annotated[
     str | None,
@@ -211,6 +213,64 @@ def run(
         run_until_signalled(runner)
     finally:
         bot.engine.dispose()
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Print sign-in codes here (no WeChat in a demo).")
+    ] = False,
+    secure_cookies: Annotated[
+        bool, typer.Option("--secure-cookies", help="Behind HTTPS: session cookies only over HTTPS.")
+    ] = False,
+) -> None:
+    """Serve the staff console and the Open311 API (beside `xiaoqi run`, on the same database)."""
+    from web.serve import serve as serve_web
+
+    _setup_logging(logging.WARNING)
+    serve_web(Settings.from_env(database_url=db), host, port, demo=demo, secure_cookies=secure_cookies)
+
+
+def _web_session(db: str | None):  # type: ignore[no-untyped-def]
+    from xiaoqi.db import make_engine, migrate, session_scope
+
+    engine = make_engine(Settings.from_env(database_url=db).database_url)
+    migrate(engine)
+    return session_scope(engine)
+
+
+@api_key_app.command("add")
+def api_key_add(
+    name: Annotated[str, typer.Argument(help="The external system, e.g. 12345.")], db: DbOption = None
+) -> None:
+    """Create a key for a system; it is shown once here and only its hash is stored."""
+    from web.open311 import create_api_client
+    from xiaoqi.clock import wall_now
+    from xiaoqi.errors import XiaoqiError
+
+    try:
+        with _web_session(db) as session:
+            key = create_api_client(session, name, wall_now())
+    except XiaoqiError as error:
+        raise _fail(str(error)) from error
+    typer.echo(key)
+
+
+@api_key_app.command("revoke")
+def api_key_revoke(
+    name: Annotated[str, typer.Argument(help="The external system.")], db: DbOption = None
+) -> None:
+    """Revoke a system's key at once."""
+    from web.open311 import revoke_api_client
+    from xiaoqi.clock import wall_now
+
+    with _web_session(db) as session:
+        if not revoke_api_client(session, name, wall_now()):
+            raise _fail(f"no active key for {name!r}")
+    typer.echo(f"revoked the key of {name}")
 
 
 @app.command()

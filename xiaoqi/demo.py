@@ -215,4 +215,13 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
     console.print(f"正在生成 {report_month} 的民情月报…")
     files = build_report(app.engine, report_month, out / "report", now=month_end, settings=settings)
     console.print(f"民情月报（{report_month}）：{files.pdf}（网页版：{files.html}）")
+    from web.context import WebContext
+    from web.serve import demo_sign_in
+
+    sign_in = demo_sign_in(WebContext(create_app(settings, engine=app.engine, jobs=[])))
+    console.print(
+        f"工作人员控制台：运行 xiaoqi serve --db sqlite:///{db_path} --demo ，再打开 http://127.0.0.1:8000/ ；"
+        f"{sign_in or ''}",
+        soft_wrap=True,
+    )
     app.engine.dispose()

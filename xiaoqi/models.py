@@ -24,16 +24,19 @@ from tickets.models import (
     TicketEvent,
     TicketReporter,
 )
+from web.models import ApiClient, ConsoleSession, SignInCode
 from xiaoqi.audit import AuditEntry
 from xiaoqi.leases import Lease
 from xiaoqi.outbox import OutboxMessage
 from xiaoqi.scheduling import JobRun
 
 __all__ = [
+    "ApiClient",
     "AuditEntry",
     "Ballot",
     "ChatGroup",
     "Community",
+    "ConsoleSession",
     "ConsultGroup",
     "Consultation",
     "Department",
@@ -57,6 +60,7 @@ __all__ = [
     "PendingConfirmation",
     "Person",
     "RoutingRule",
+    "SignInCode",
     "Street",
     "Ticket",
     "TicketEvent",

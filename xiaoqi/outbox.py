@@ -140,6 +140,7 @@ class Outbox:
     shared: bool = True  # other processes may queue messages for this account (then look every RECHECK)
     _fresh: list[OutboxMessage] = field(default_factory=list)  # queued by this process since the last release
     _clear: bool = False  # the last release left nothing behind: the queue is just `_fresh`
+    sends: bool = True  # False: this process only queues (the web console); the bot process sends
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -176,7 +177,8 @@ class Outbox:
         if rows:
             session.flush()
             self._dirty = True
-            self._fresh.extend(rows)
+            if self.sends:
+                self._fresh.extend(rows)
         return rows
 
     def _after_quiet(self, at: datetime, priority: int) -> datetime:

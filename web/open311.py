@@ -1,0 +1,526 @@
+"""Open311 GeoReport v2 (JSON only) for a 12345 hotline platform: the services, reading and filing
+tickets, and a feed of ticket changes to poll. Every call needs an API key; only its sha256 is stored.
+
+Nothing here shows a ticket's details as reported (Ticket.details) or staff notes: only the masked
+summary, so that phone and ID-card numbers never leave through the API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import uuid
+from collections.abc import Callable, Coroutine, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from groups.models import EXTERNAL_PERSON_PREFIX, ChatGroup, Community, Department, Person, Role
+from nlp.labels import CATEGORIES
+from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketState
+from tickets.service import file_petition
+from tickets.texts import when
+from web.context import WebContext
+from web.models import ApiClient
+from xiaoqi.audit import AuditEntry, record
+from xiaoqi.clock import iso_local, parse_time
+from xiaoqi.errors import XiaoqiError
+from xiaoqi.numbers import record_id
+from xiaoqi.outgoing import Outgoing, Priority
+from xiaoqi.privacy import mask_private_numbers
+
+# code, name (our category, verbatim), description, keywords, group
+_SERVICES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("property", "物业管理", "电梯、门禁、物业服务、公共维修", "电梯,门禁,物业,维修", "社区服务"),
+    ("sanitation", "环境卫生", "垃圾清运、卫生死角、绿化、油烟异味", "垃圾,卫生,绿化,异味", "城市管理"),
+    ("municipal", "市政设施", "路灯、道路、井盖、供水排水", "路灯,道路,井盖,水管", "城市管理"),
+    ("safety", "治安消防", "消防通道、安全隐患、治安问题", "消防,安全,治安", "平安建设"),
+    ("traffic", "交通停车", "停车秩序、非机动车、交通设施", "停车,电动车,交通", "城市管理"),
+    ("noise", "噪音扰民", "施工、商铺和生活噪音", "噪音,施工,扰民", "城市管理"),
+    ("encroachment", "违建占道", "违章搭建、占道经营、乱堆物", "违建,占道,堆物", "城市管理"),
+    ("elderly", "养老助残", "老年人、残疾人的帮扶与服务", "养老,助残,老人", "社区服务"),
+    ("government", "政务服务", "开具证明、社保医保、办事咨询", "证明,社保,办事", "社区服务"),
+    ("neighbours", "邻里纠纷", "邻里矛盾的调解", "纠纷,邻里,调解", "平安建设"),
+    ("other", "其他", "其他社区事务", "其他", "社区服务"),
+)
+CATEGORY_OF = {code: name for code, name, *_ in _SERVICES}
+CODE_OF = {name: code for code, name in CATEGORY_OF.items()}
+assert set(CODE_OF) == set(CATEGORIES), "every category needs a service code"
+DEFAULT_WINDOW = timedelta(days=90)  # GeoReport: without dates, the last 90 days
+MAX_RESULTS = 1000
+MAX_IDS = 100
+MAX_DESCRIPTION = 2000
+MAX_FIELD = 100  # names, phone, email, ids, the idempotency key
+MAX_ADDRESS = 500
+FILED_ACTION = "Open311建单"
+_NO_PLACE = dict.fromkeys(("address_id", "zipcode", "lat", "long", "media_url"))
+_FIELDS = ("service_code", "service_name", "description", "keywords", "group")
+_LIST = [{**dict(zip(_FIELDS, s, strict=True)), "metadata": False, "type": "realtime"} for s in _SERVICES]
+DEFAULT_NAME = "12345来电"
+IDEMPOTENCY_WINDOW = timedelta(days=7)  # how long a retried POST's Idempotency-Key is recognised
+
+
+class Open311Error(HTTPException):
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(code, description)
+
+
+def _error(code: int, description: str) -> JSONResponse:
+    return JSONResponse([{"code": code, "description": description}], status_code=code)
+
+
+class GeoReportRoute(APIRoute):
+    """Answers every failure in GeoReport's form [{"code": N, "description": …}]; bad input is 400."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except RequestValidationError:
+                response = _error(400, "参数格式不正确")
+            except HTTPException as error:
+                code = 400 if error.status_code == 422 else error.status_code
+                response = _error(code, str(error.detail))
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            return response
+
+        return guarded
+
+
+# -- API keys ---------------------------------------------------------------------------------------
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+
+
+def create_api_client(session: Session, name: str, now: datetime, actor_id: str = "cli") -> str:
+    """A new key for an external system, shown this once; a revoked client's name gets a fresh key."""
+    name = name.strip()
+    if not name or len(name) > MAX_FIELD:
+        raise XiaoqiError("接口用户名称不能为空，最多100个字。")
+    key = "xq_" + secrets.token_urlsafe(32)
+    client = session.exec(select(ApiClient).where(ApiClient.name == name)).first()
+    if client is not None and client.revoked_at is None:
+        raise XiaoqiError(f"接口用户“{name}”已有有效密钥，请先停用再重新创建。")
+    if client is None:
+        client = ApiClient(name=name, key_hash=_hash(key), created_at=now)
+    else:
+        client.key_hash, client.created_at, client.revoked_at = _hash(key), now, None
+    session.add(client)
+    record(session, at=now, actor_id=actor_id, action="创建接口密钥", target=f"api_client:{name}")
+    return key
+
+
+def revoke_api_client(session: Session, name: str, now: datetime, actor_id: str = "cli") -> bool:
+    client = session.exec(select(ApiClient).where(ApiClient.name == name.strip())).first()
+    if client is None or client.revoked_at is not None:
+        return False
+    client.revoked_at = now
+    session.add(client)
+    record(session, at=now, actor_id=actor_id, action="停用接口密钥", target=f"api_client:{client.name}")
+    return True
+
+
+def api_client_for(session: Session, key: str) -> ApiClient | None:
+    """The unrevoked client holding this key: looked up by the key's hash, compared in constant time."""
+    if not key or len(key) > 200:
+        return None
+    digest = _hash(key)
+    client = session.exec(select(ApiClient).where(ApiClient.key_hash == digest)).first()
+    if client is None or not hmac.compare_digest(client.key_hash, digest) or client.revoked_at is not None:
+        return None
+    return client
+
+
+def _authorised(session: Session, *keys: str | None) -> ApiClient:
+    client = api_client_for(session, next((k for k in keys if k), ""))
+    if client is None:
+        raise Open311Error(403, "api_key 无效或已停用")
+    return client
+
+
+# -- parameters -------------------------------------------------------------------------------------
+def _items(text: str | None) -> list[str]:
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def _number(text: str | None, name: str, low: int, high: int, default: int) -> int:
+    if text is None or not text.strip():
+        return default
+    value = record_id(text.strip())
+    if value is None or not low <= value <= high:
+        raise Open311Error(400, f"{name} 须为 {low} 到 {high} 之间的整数")
+    return value
+
+
+def _date(text: str | None, name: str) -> datetime | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_time(text.strip()).astimezone(UTC)  # years 1 and 9999 may not fit in UTC
+    except (ValueError, OverflowError):
+        raise Open311Error(400, f"{name} 须为 ISO 8601 时间，如 2026-11-01T00:00:00+08:00") from None
+
+
+def _codes(text: str | None) -> list[str]:
+    codes = _items(text)
+    unknown = [code for code in codes if code not in CATEGORY_OF]
+    if unknown:
+        raise Open311Error(400, "未知的 service_code")
+    return [CATEGORY_OF[code] for code in codes]
+
+
+def _states(text: str | None) -> list[TicketState]:
+    wanted = {item.lower() for item in _items(text)}
+    if wanted - {"open", "closed"}:
+        raise Open311Error(400, "status 只能是 open 或 closed")
+    closed = [state for state in TicketState if state not in OPEN_STATES]
+    return [*(OPEN_STATES if "open" in wanted else ()), *(closed if "closed" in wanted else ())]
+
+
+def _status(state: str | None) -> str | None:
+    return None if state is None else "open" if state in OPEN_STATES else "closed"
+
+
+# -- reading ----------------------------------------------------------------------------------------
+def _by_id(session: Session, model: Any, ids: Iterable[str | None]) -> dict[str, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.exec(select(model.id, model.name).where(col(model.id).in_(wanted))).all())
+
+
+def _render(session: Session, tickets: list[Ticket]) -> list[dict[str, Any]]:
+    """GeoReport service requests, with a few queries for the whole page (none per ticket)."""
+    communities = _by_id(session, Community, (t.community_id for t in tickets))
+    groups = _by_id(session, ChatGroup, (t.group_id for t in tickets))
+    departments = _by_id(session, Department, (t.department_id for t in tickets))
+    updated: dict[int, datetime] = {}
+    if tickets:
+        latest = select(TicketEvent.ticket_id, func.max(TicketEvent.at)).where(
+            col(TicketEvent.ticket_id).in_([t.id for t in tickets])
+        )
+        updated = dict(session.exec(latest.group_by(col(TicketEvent.ticket_id))).all())
+    out = []
+    for t in tickets:
+        community = communities.get(t.community_id or "")
+        agency = departments.get(t.department_id or "") or community or "社区"
+        where = " ".join(p for p in (community, groups.get(t.group_id or "")) if p) or None
+        rating = f"（{t.rating.value}）" if t.rating is not None else ""
+        status = _status(t.state)
+        notice = f"由{agency}办理，{when(t.deadline)}前答复" if status == "open" else f"{agency}已办结"
+        out.append(
+            {
+                "service_request_id": str(t.id),
+                "status": status,
+                "status_notes": f"{t.state.value}{rating}",
+                "service_name": t.category,
+                "service_code": CODE_OF.get(t.category, "other"),
+                "description": mask_private_numbers(t.summary),
+                "agency_responsible": agency,
+                "service_notice": notice,
+                "requested_datetime": iso_local(t.created_at),
+                "updated_datetime": iso_local(max(updated.get(t.number, t.created_at), t.created_at)),
+                "expected_datetime": iso_local(t.deadline),
+                "address": where,
+                **_NO_PLACE,
+            }
+        )
+    return out
+
+
+# -- filing -----------------------------------------------------------------------------------------
+def _text(fields: dict[str, str], name: str, limit: int = MAX_FIELD) -> str:
+    value = fields.get(name, "").replace("\x00", "").strip()
+    if len(value) > limit:
+        raise Open311Error(400, f"{name} 最多 {limit} 个字符")
+    return value
+
+
+def _coordinate(fields: dict[str, str], name: str, bound: float) -> float | None:
+    if not fields.get(name, "").strip():
+        return None
+    try:
+        value = float(fields[name])
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or abs(value) > bound:
+        raise Open311Error(400, f"{name} 不是有效的坐标")
+    return value
+
+
+def _reporter(session: Session, client: ApiClient, fields: dict[str, str], community: str | None) -> Person:
+    """The caller as a person (reused by phone, email or account), unregistered, outside WeChat."""
+    who = _text(fields, "phone") or _text(fields, "email").lower() or _text(fields, "account_id")
+    tail = hashlib.sha256(who.encode()).hexdigest()[:16] if who else uuid.uuid4().hex[:16]
+    person_id = f"{EXTERNAL_PERSON_PREFIX}{client.name}:{tail}"
+    person = session.get(Person, person_id) or Person(id=person_id, role=Role.RESIDENT, registered=False)
+    person.name = (_text(fields, "last_name") + _text(fields, "first_name"))[:50] or DEFAULT_NAME
+    person.community_id = community
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _petition(fields: dict[str, str]) -> tuple[str, str, str]:
+    """The category, the text as staff read it (with the caller's contacts) and its public part."""
+    code = _text(fields, "service_code")
+    if not code:
+        raise Open311Error(400, "缺少 service_code")
+    category = _codes(code)[0]
+    description = _text(fields, "description", MAX_DESCRIPTION)
+    if not description:
+        raise Open311Error(400, "缺少 description")
+    address = _text(fields, "address_string", MAX_ADDRESS)
+    lat, long = _coordinate(fields, "lat", 90), _coordinate(fields, "long", 180)
+    if not address and (lat is None or long is None):
+        raise Open311Error(400, "须提供 address_string 或 lat/long")
+    public = description + (f"（地址：{address}）" if address else "")
+    contact = [("电话", _text(fields, "phone")), ("邮箱", _text(fields, "email"))]
+    if lat is not None and long is not None:
+        contact.append(("坐标", f"{lat},{long}"))
+    shown = "，".join(f"{label}：{value}" for label, value in contact if value)
+    return category, public + (f"（{shown}）" if shown else ""), public
+
+
+def _file(
+    web: WebContext, fields: dict[str, str], header_key: str | None, idempotency: str | None
+) -> list[dict[str, Any]]:
+    now = web.clock()
+    with web.acting() as app, web.session() as session:
+        client = _authorised(session, header_key, fields.get("api_key"))
+        category, text, public = _petition(fields)
+        key = (idempotency or "").strip()
+        if len(key) > MAX_FIELD or not key.isascii() or not key.isprintable():
+            raise Open311Error(400, "Idempotency-Key 须为不超过 100 个字符的 ASCII 文本")
+        message_id, actor = f"open311:{client.id}:{key or uuid.uuid4().hex}", f"api:{client.name}"
+        done = session.exec(
+            select(AuditEntry.target).where(
+                col(AuditEntry.at) >= now - IDEMPOTENCY_WINDOW,
+                AuditEntry.actor_id == actor,
+                AuditEntry.action == FILED_ACTION,
+                AuditEntry.detail == message_id,
+            )
+        ).first()
+        if done is not None:  # a retry: the ticket it filed, and nothing new
+            ticket = session.get(Ticket, int(done.removeprefix("ticket:")))
+            assert ticket is not None
+            return _receipt(session, ticket, "again")
+        address = _text(fields, "address_string", MAX_ADDRESS)
+        names = session.exec(select(Community.id, Community.name)).all()
+        found = max((c for c in names if c[1] and c[1] in address), key=lambda c: len(c[1]), default=None)
+        reporter = _reporter(session, client, fields, found[0] if found else None)
+        filed = file_petition(
+            app.desk,
+            session,
+            now=now,
+            reporter=reporter,
+            group=None,
+            message_id=message_id,
+            text=text,
+            intent="诉求",
+            category=category,
+        )
+        ticket = filed.ticket
+        # the caller is not on WeChat: what the bot would tell them goes back in this answer instead
+        notices = [n for n in filed.notices if n.to_id != reporter.id and reporter.id not in n.mentions]
+        if filed.outcome == "new":
+            ticket.summary = mask_private_numbers(public)  # the caller's contacts are for staff only
+        elif filed.outcome == "merged":  # the handler still needs the caller's report and contacts
+            event = TicketEvent(
+                ticket_id=ticket.number, at=now, actor_id=reporter.id, action="补充", note=text
+            )
+            session.add(event)
+            if ticket.handler_id is not None:
+                notices.append(Outgoing(f"{ticket.id}号工单又收到12345来件：{text}", to_id=ticket.handler_id))
+        app.outbox.enqueue(session, notices, at=now, priority=Priority.ALERT)
+        target = f"ticket:{ticket.id}"
+        record(session, at=now, actor_id=actor, action=FILED_ACTION, target=target, detail=message_id)
+        return _receipt(session, ticket, filed.outcome)
+
+
+def _receipt(session: Session, ticket: Ticket, outcome: str) -> list[dict[str, Any]]:
+    (item,) = _render(session, [ticket])
+    if outcome == "follow_up":
+        notice = f"已补充到该来电人的{ticket.id}号工单。"
+    elif outcome == "merged":
+        notice = f"同一问题已有居民反映，已并入{ticket.id}号工单，{item['agency_responsible']}正在办理。"
+    else:
+        notice = f"已转交{item['agency_responsible']}办理，{when(ticket.deadline)}前答复。"
+    return [{"service_request_id": str(ticket.id), "service_notice": notice, "account_id": None}]
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    """The POST's parameters: form-encoded as GeoReport says, or a JSON object; the query string too."""
+    fields = dict(request.query_params)
+    items: Iterable[tuple[str, Any]] | None
+    try:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = await request.json()
+            items = body.items() if isinstance(body, dict) else None
+        else:
+            items = (await request.form()).items()
+    except Exception:
+        items = None
+    if items is None:
+        raise Open311Error(400, "请求体无法解析")
+    for name, value in items:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise Open311Error(400, f"{name} 须为文本")
+        fields[name] = str(value)
+    return fields
+
+
+_POSTED = "api_key service_code description address_string lat long first_name last_name phone email device_id account_id"
+_SCHEMA: dict[str, Any] = {"type": "object", "required": ["service_code", "description"]}
+_SCHEMA["properties"] = {name: {"type": "string"} for name in _POSTED.split()}
+_FORM = {
+    "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": _SCHEMA}}}
+}
+
+
+# -- routes -----------------------------------------------------------------------------------------
+def open311_router(web: WebContext) -> APIRouter:
+    router = APIRouter(route_class=GeoReportRoute, tags=["Open311 GeoReport v2"])
+    key_query = Query(None, description="API 密钥（也可用 X-API-Key 请求头）")
+    key_header = Header(None, alias="X-API-Key")
+
+    @router.get("/services.json", summary="服务类型列表")
+    def services(api_key: str | None = key_query, x_api_key: str | None = key_header) -> Response:
+        with web.session() as session:
+            _authorised(session, x_api_key, api_key)
+        return JSONResponse(_LIST)
+
+    @router.get("/services/{service_code}.json", summary="服务类型定义")
+    def service(
+        service_code: str, api_key: str | None = key_query, x_api_key: str | None = key_header
+    ) -> Response:
+        with web.session() as session:
+            _authorised(session, x_api_key, api_key)
+        if service_code not in CATEGORY_OF:
+            raise Open311Error(404, "没有这个 service_code")
+        return JSONResponse({"service_code": service_code, "attributes": []})
+
+    @router.get("/requests.json", summary="查询工单")
+    def requests(
+        service_request_id: str | None = Query(None, description="逗号分隔，最多 100 个；给出时忽略其他条件"),
+        service_code: str | None = Query(None),
+        start_date: str | None = Query(None, description="ISO 8601；不给日期时为最近 90 天"),
+        end_date: str | None = Query(None),
+        status: str | None = Query(None, description="open、closed，可逗号分隔"),
+        page: str | None = Query(None, description="扩展：页码，从 1 开始"),
+        page_size: str | None = Query(None, description="扩展：每页条数，最多 1000"),
+        api_key: str | None = key_query,
+        x_api_key: str | None = key_header,
+    ) -> Response:
+        with web.session() as session:
+            _authorised(session, x_api_key, api_key)
+            number = _number(page, "page", 1, 100_000, 1)
+            size = _number(page_size, "page_size", 1, MAX_RESULTS, MAX_RESULTS)
+            query = select(Ticket)
+            if _items(service_request_id):
+                ids = [record_id(item) for item in _items(service_request_id)]
+                if len(ids) > MAX_IDS or None in ids:
+                    raise Open311Error(400, "service_request_id 须为逗号分隔的工单号，最多 100 个")
+                query = query.where(col(Ticket.id).in_(ids))
+            else:
+                categories, states = _codes(service_code), _states(status)
+                start, end = _date(start_date, "start_date"), _date(end_date, "end_date")
+                if start is None and end is None:
+                    start = web.clock() - DEFAULT_WINDOW
+                if start is not None and end is not None and start > end:
+                    raise Open311Error(400, "start_date 不能晚于 end_date")
+                query = query.where(col(Ticket.created_at) >= start) if start is not None else query
+                query = query.where(col(Ticket.created_at) <= end) if end is not None else query
+                query = query.where(col(Ticket.category).in_(categories)) if categories else query
+                query = query.where(col(Ticket.state).in_(states)) if states else query
+            query = query.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+            tickets = list(session.exec(query.offset((number - 1) * size).limit(size)))
+            return JSONResponse(_render(session, tickets))
+
+    @router.get("/requests/{service_request_id}.json", summary="查询一张工单")
+    def request(
+        service_request_id: str, api_key: str | None = key_query, x_api_key: str | None = key_header
+    ) -> Response:
+        with web.session() as session:
+            _authorised(session, x_api_key, api_key)
+            number = record_id(service_request_id)
+            ticket = session.get(Ticket, number) if number is not None else None
+            if ticket is None:
+                raise Open311Error(404, "没有这个工单")
+            return JSONResponse(_render(session, [ticket]))
+
+    @router.post("/requests.json", status_code=201, summary="提交工单", openapi_extra=_FORM)
+    async def create(request: Request) -> Response:
+        fields = await _fields(request)
+        header_key, idempotency = request.headers.get("x-api-key"), request.headers.get("idempotency-key")
+        try:
+            receipt = await run_in_threadpool(_file, web, fields, header_key, idempotency)
+        except IntegrityError:  # the same Idempotency-Key, at the same moment, from another process
+            raise Open311Error(409, "Idempotency-Key 冲突，请稍后重试") from None
+        return JSONResponse(receipt, status_code=201)
+
+    @router.get("/changes.json", summary="工单变动（导出，按 cursor 轮询）")
+    def changes(
+        since: str | None = Query(None, description="上次返回的 next；从头开始为 0"),
+        limit: str | None = Query(None, description="最多 1000，默认 500"),
+        api_key: str | None = key_query,
+        x_api_key: str | None = key_header,
+    ) -> Response:
+        with web.session() as session:
+            _authorised(session, x_api_key, api_key)
+            cursor = _number(since, "since", 0, 2**31 - 1, 0)
+            size = _number(limit, "limit", 1, MAX_RESULTS, 500)
+            earlier = aliased(TicketEvent)
+            state_after = (  # events that change no state (补充) report the state they left the ticket in
+                select(earlier.to_state)
+                .where(
+                    earlier.ticket_id == TicketEvent.ticket_id,
+                    col(earlier.to_state).is_not(None),
+                    col(earlier.id) <= TicketEvent.id,
+                )
+                .order_by(col(earlier.id).desc())
+                .limit(1)
+                .correlate(TicketEvent)
+                .scalar_subquery()
+            )
+            rows = session.exec(
+                select(TicketEvent, state_after)
+                .where(col(TicketEvent.id) > cursor)
+                .order_by(col(TicketEvent.id))
+                .limit(size)
+            ).all()
+            items = [
+                {
+                    "cursor": event.id,
+                    "service_request_id": str(event.ticket_id),
+                    "at": iso_local(event.at),
+                    "action": event.action,
+                    "from_state": event.from_state,
+                    "to_state": event.to_state,
+                    "status": _status(after),
+                }
+                for event, after in rows
+            ]
+            return JSONResponse({"changes": items, "next": items[-1]["cursor"] if items else cursor})
+
+    @router.api_route("/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
+    def elsewhere(rest: str) -> Response:
+        last = rest.rsplit("/", 1)[-1]
+        if "." in last and not last.endswith(".json"):
+            raise Open311Error(400, "只支持 JSON 格式（.json）")
+        raise Open311Error(404, "没有这个接口")
+
+    return router

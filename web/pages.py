@@ -1,0 +1,124 @@
+"""The console's other pages: consultations with live turnout, the reports archive, groups and accounts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from consult.models import Consultation, ConsultState
+from consult.service import tally, turnout
+from groups.messages import Message
+from groups.models import ChatGroup, Community, Membership, Person
+from web.context import WebContext
+from xiaoqi.audit import record
+from xiaoqi.leases import Lease
+from xiaoqi.outbox import backlog
+
+ARCHIVE_KEY = re.compile(r"^\d{4}-\d{2}(-[a-z0-9_-]{1,60})?$")
+REPORT_FILES = {"report.html": "text/html; charset=utf-8", "report.pdf": "application/pdf"}
+CONSULT_STATES = {
+    ConsultState.DISCUSSING: "讨论中",
+    ConsultState.VOTING: "投票中",
+    ConsultState.CLOSED: "已结束",
+    ConsultState.CANCELLED: "已取消",
+}
+
+
+def pages_router(
+    web: WebContext,
+    viewer: Callable[[Request, Session], tuple[Any, Person]],
+    page: Callable[..., HTMLResponse],
+) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/consultations")
+    def consultations(request: Request) -> HTMLResponse:
+        with web.session() as session:
+            console, person = viewer(request, session)
+            rows = []
+            for c in session.exec(select(Consultation).order_by(col(Consultation.id).desc()).limit(50)).all():
+                counted = turnout(session, c) if c.state is not ConsultState.DISCUSSING else None
+                votes = tally(session, c) if counted is not None and (not c.secret or c.closed_at) else None
+                rows.append((c, CONSULT_STATES[c.state], counted, votes))
+        live = any(c.state in (ConsultState.DISCUSSING, ConsultState.VOTING) for c, *_ in rows)
+        return page(request, "consultations.j2", me=person, csrf=console.csrf, rows=rows, live=live)
+
+    def archive() -> Path:
+        return web.app.settings.files_path / "reports"
+
+    @router.get("/reports")
+    def reports(request: Request) -> HTMLResponse:
+        with web.session() as session:
+            console, person = viewer(request, session)
+        found = []
+        if archive().is_dir():
+            for folder in sorted(archive().iterdir(), reverse=True):
+                if folder.is_dir() and ARCHIVE_KEY.match(folder.name):
+                    files = [name for name in REPORT_FILES if (folder / name).is_file()]
+                    if files:
+                        found.append((folder.name, files))
+        return page(request, "reports.j2", me=person, csrf=console.csrf, found=found)
+
+    @router.get("/reports/{key}/{name}")
+    def report_file(request: Request, key: str, name: str) -> Response:
+        with web.session() as session:
+            console, person = viewer(request, session)
+            path = archive() / key / name
+            if not ARCHIVE_KEY.match(key) or name not in REPORT_FILES or not path.is_file():
+                return page(request, "missing.j2", 404, me=person, csrf=console.csrf, what="这份月报")
+            record(
+                session, at=web.clock(), actor_id=person.id, action="下载月报", target=f"report:{key}/{name}"
+            )
+        return FileResponse(
+            path, media_type=REPORT_FILES[name], filename=f"民情月报-{key}.{name.rsplit('.', maxsplit=1)[-1]}"
+        )
+
+    @router.get("/groups")
+    def groups(request: Request) -> HTMLResponse:
+        now = web.clock()
+        with web.session() as session:
+            console, person = viewer(request, session)
+            members = dict(
+                session.exec(
+                    select(Membership.group_id, func.count())
+                    .where(col(Membership.active).is_(True))
+                    .group_by(Membership.group_id)
+                ).all()
+            )
+            recent = dict(
+                session.exec(
+                    select(Message.group_id, func.count())
+                    .where(col(Message.sent_at) >= now - timedelta(days=1))
+                    .group_by(Message.group_id)
+                ).all()
+            )
+            communities = {c.id: c.name for c in session.exec(select(Community)).all()}
+            rows = session.exec(select(ChatGroup).order_by(ChatGroup.community_id, ChatGroup.id)).all()
+            leases = {
+                lease.name.removeprefix("send:"): lease.expires_at
+                for lease in session.exec(select(Lease).where(col(Lease.name).startswith("send:"))).all()
+            }
+            queues = {b.account: b for b in backlog(session, now)}
+        accounts = sorted({g.account or web.app.settings.account for g in rows} | set(queues))
+        return page(
+            request,
+            "groups.j2",
+            me=person,
+            csrf=console.csrf,
+            rows=rows,
+            members=members,
+            recent=recent,
+            communities=communities,
+            accounts=[(a, a in leases and leases[a] > now, queues.get(a)) for a in accounts],
+            default_account=web.app.settings.account,
+        )
+
+    return router

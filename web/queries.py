@@ -1,0 +1,189 @@
+"""What the console shows, read in a few aggregate queries scoped to what the viewer may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, true
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from groups.messages import Message
+from groups.models import ChatGroup, Community, Person, Role
+from tickets.models import OPEN_STATES, Rating, Ticket, TicketState
+from xiaoqi.clock import local
+
+PAGE = 50
+WIDE_ROLES = frozenset({Role.LEADER, Role.ADMIN})  # see the whole district
+
+
+def ticket_scope(person: Person) -> ColumnElement[bool]:
+    """Tickets a staff member may list: leaders and admins all; others their community's and their own."""
+    if person.role in WIDE_ROLES:
+        return true()
+    mine = col(Ticket.handler_id) == person.id
+    if person.community_id is None:
+        return mine
+    return or_(col(Ticket.community_id) == person.community_id, mine)
+
+
+def may_see_details(person: Person, ticket: Ticket) -> bool:
+    """Raw texts and phone numbers: the handler, the community's social worker and admins only."""
+    if person.role is Role.ADMIN or ticket.handler_id == person.id:
+        return True
+    return person.role is Role.SOCIAL_WORKER and person.community_id == ticket.community_id
+
+
+def may_see(person: Person, ticket: Ticket) -> bool:
+    if person.role in WIDE_ROLES or ticket.handler_id == person.id:
+        return True
+    return person.community_id is not None and person.community_id == ticket.community_id
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    state: str = ""
+    category: str = ""
+    community: str = ""
+    handler: str = ""
+    overdue: bool = False
+    page: int = 1
+
+    def clauses(self, now: datetime) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.state:
+            found.append(col(Ticket.state) == TicketState(self.state))
+        if self.category:
+            found.append(col(Ticket.category) == self.category)
+        if self.community:
+            found.append(col(Ticket.community_id) == self.community)
+        if self.handler:
+            found.append(col(Ticket.handler_id) == self.handler)
+        if self.overdue:
+            found += [col(Ticket.state).in_(OPEN_STATES), col(Ticket.deadline) < now]
+        return found
+
+
+def list_tickets(
+    session: Session, viewer: Person, wanted: TicketFilter, now: datetime
+) -> tuple[list[Ticket], bool]:
+    """One page of tickets, newest first, and whether there is a next page."""
+    query = (
+        select(Ticket)
+        .where(ticket_scope(viewer), *wanted.clauses(now))
+        .order_by(col(Ticket.id).desc())
+        .offset((wanted.page - 1) * PAGE)
+        .limit(PAGE + 1)
+    )
+    rows = list(session.exec(query).all())
+    return rows[:PAGE], len(rows) > PAGE
+
+
+def names(session: Session, kind: Any, ids: set[str | None]) -> dict[str, str]:
+    """Display names for a page's ids, in one query."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {row.id: row.name for row in session.exec(select(kind).where(col(kind.id).in_(wanted))).all()}
+
+
+def day_start(now: datetime) -> datetime:
+    shown = local(now)
+    return shown.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_start(now: datetime) -> datetime:
+    return day_start(now).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Overview:
+    messages_today: int
+    messages_month: int
+    new_today: int
+    new_month: int
+    open_now: int
+    overdue_now: int
+    rated_month: int
+    satisfied_month: int
+    emergencies: list[Ticket]
+    hot_topics: list[tuple[str, int]]
+    sentiment: list[tuple[str, int, int, int]]  # community, positive, neutral, negative
+
+    @property
+    def satisfaction(self) -> str:
+        return f"{self.satisfied_month / self.rated_month:.0%}" if self.rated_month else "—"
+
+
+def overview(session: Session, viewer: Person, now: datetime) -> Overview:
+    today, month = day_start(now), month_start(now)
+    scope = ticket_scope(viewer)
+    in_scope_groups: ColumnElement[bool] = true()
+    if viewer.role not in WIDE_ROLES:
+        in_scope_groups = (
+            col(ChatGroup.community_id) == viewer.community_id if viewer.community_id else false()
+        )
+    counted = (
+        select(
+            func.count().filter(col(Message.sent_at) >= today),
+            func.count(),
+        )
+        .select_from(Message)
+        .join(ChatGroup, col(ChatGroup.id) == col(Message.group_id))
+        .where(col(Message.sent_at) >= month, in_scope_groups)
+    )
+    messages_today, messages_month = session.exec(counted).one()
+    open_states = col(Ticket.state).in_(OPEN_STATES)
+    good = col(Ticket.rating).in_([Rating.SATISFIED, Rating.BASICALLY, Rating.DEFAULT])
+    closed_month = and_(col(Ticket.closed_at) >= month, col(Ticket.rating).is_not(None))
+    tickets = sa_select(
+        func.count().filter(col(Ticket.created_at) >= today),
+        func.count().filter(col(Ticket.created_at) >= month),
+        func.count().filter(open_states),
+        func.count().filter(open_states, col(Ticket.deadline) < now),
+        func.count().filter(closed_month),
+        func.count().filter(closed_month, good),
+    ).where(scope)
+    new_today, new_month, open_now, overdue_now, rated, satisfied = session.execute(tickets).one()
+    emergencies = session.exec(
+        select(Ticket)
+        .where(scope, col(Ticket.urgent).is_(True), col(Ticket.created_at) >= now - timedelta(hours=24))
+        .order_by(col(Ticket.id).desc())
+        .limit(20)
+    ).all()
+    hot = session.exec(
+        select(Ticket.category, func.count())
+        .where(scope, col(Ticket.created_at) >= month)
+        .group_by(Ticket.category)
+        .order_by(func.count().desc())
+        .limit(5)
+    ).all()
+    feeling = session.exec(
+        select(
+            Community.name,
+            func.sum(case((col(Message.sentiment) == "正面", 1), else_=0)),
+            func.sum(case((col(Message.sentiment) == "中性", 1), else_=0)),
+            func.sum(case((col(Message.sentiment) == "负面", 1), else_=0)),
+        )
+        .select_from(Message)
+        .join(ChatGroup, col(ChatGroup.id) == col(Message.group_id))
+        .join(Community, col(Community.id) == col(ChatGroup.community_id))
+        .where(col(Message.sent_at) >= month, col(Message.sentiment).is_not(None), in_scope_groups)
+        .group_by(Community.name)
+        .order_by(Community.name)
+    ).all()
+    return Overview(
+        messages_today,
+        messages_month,
+        new_today,
+        new_month,
+        open_now,
+        overdue_now,
+        rated,
+        satisfied,
+        list(emergencies),
+        [(str(c), int(n)) for c, n in hot],
+        [(str(c), int(p or 0), int(n or 0), int(m or 0)) for c, p, n, m in feeling],
+    )

@@ -1,0 +1,41 @@
+"""`xiaoqi serve`: the console and the API over HTTP, beside the bot process, on the same database."""
+
+from __future__ import annotations
+
+import uvicorn
+from sqlmodel import col, select
+
+from bot.app import create_app
+from groups.models import Person, Role
+from web.auth import request_code
+from web.context import WebContext
+from web.server import create_web
+from xiaoqi.outgoing import Priority
+from xiaoqi.settings import Settings
+
+
+def demo_sign_in(web: WebContext) -> str | None:
+    """A line for the demo: who may sign in now, with which code (the demo has no WeChat to send it)."""
+    now = web.clock()
+    with web.session() as session:
+        worker = session.exec(
+            select(Person).where(Person.role == Role.SOCIAL_WORKER).order_by(col(Person.id)).limit(1)
+        ).first()
+        sent = request_code(session, worker.id, now) if worker is not None else None
+        if sent is None:
+            return None
+        web.app.outbox.enqueue(session, [sent.message], at=now, priority=Priority.URGENT)
+        return f"用“{sent.person.name}”登录，验证码 {sent.code}（5分钟内有效；过期了就在登录页重新获取，新的验证码显示在 xiaoqi serve 的窗口里）"
+
+
+def serve(settings: Settings, host: str, port: int, *, demo: bool, secure_cookies: bool) -> None:
+    app = create_app(settings, jobs=[])  # the bot process runs the jobs and sends
+    web = WebContext(app, demo=demo, secure_cookies=secure_cookies)
+    api = create_web(web)
+    print(f"小棲控制台：http://{host}:{port}/   接口文档：http://{host}:{port}/docs", flush=True)
+    if demo and (line := demo_sign_in(web)):
+        print(line, flush=True)
+    try:
+        uvicorn.run(api, host=host, port=port, log_level="warning")
+    finally:
+        app.engine.dispose()
