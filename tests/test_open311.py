@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the test client starlette 1.x uses
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
@@ -18,7 +18,7 @@ from groups.models import Person
 from tickets.lifecycle import rate
 from tickets.models import Rating, Ticket, TicketEvent
 from web.context import WebContext
-from web.open311 import api_client_for, create_api_client, revoke_api_client
+from web.keys import api_client_for, create_api_client, revoke_api_client
 from web.server import create_web
 from xiaoqi.audit import AuditEntry
 from xiaoqi.errors import XiaoqiError

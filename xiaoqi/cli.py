@@ -247,7 +247,7 @@ def api_key_add(
     name: Annotated[str, typer.Argument(help="The external system, e.g. 12345.")], db: DbOption = None
 ) -> None:
     """Create a key for a system; it is shown once here and only its hash is stored."""
-    from web.open311 import create_api_client
+    from web.keys import create_api_client
     from xiaoqi.clock import wall_now
     from xiaoqi.errors import XiaoqiError
 
@@ -264,7 +264,7 @@ def api_key_revoke(
     name: Annotated[str, typer.Argument(help="The external system.")], db: DbOption = None
 ) -> None:
     """Revoke a system's key at once."""
-    from web.open311 import revoke_api_client
+    from web.keys import revoke_api_client
     from xiaoqi.clock import wall_now
 
     with _web_session(db) as session:
