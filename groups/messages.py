@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, func
+from sqlalchemy import JSON, Column, Index, Text, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -50,6 +50,10 @@ KIND_LABELS: dict[MessageKind, str] = {
 class Message(SQLModel, table=True):
     """One captured message; `text` is the masked copy kept for analysis, `raw_text` is staff-only."""
 
+    # the console's counts per community and period, read from the index alone on PostgreSQL
+    __table_args__ = (
+        Index("ix_message_group_sent", "group_id", "sent_at", postgresql_include=["sentiment"]),
+    )
     id: int | None = Field(default=None, primary_key=True)
     platform_id: str = Field(unique=True, max_length=200)
     kind: MessageKind = Field(default=MessageKind.TEXT, index=True, sa_type=StrEnumType(MessageKind))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -308,3 +309,28 @@ def test_groups_and_accounts_show_who_serves_what_and_the_backlog(console: Conso
     assert "幸福1-5栋群" in page and "和平邻里群" in page
     account = re.search(r'<table id="accounts">.*?</table>', page, re.S)
     assert account is not None and "离线" in account[0] and "<td>1</td>" in account[0]
+
+
+def test_the_big_screen_numbers_are_counted_once_a_period_and_a_stale_one_is_served_at_once(app: App) -> None:
+    clock = Clock()
+    web = WebContext(create_app(app.settings, engine=app.engine, jobs=[]), clock=clock)
+    counted: list[datetime] = []
+    slow = threading.Event()
+
+    def count(now: datetime) -> int:
+        counted.append(now)
+        if len(counted) == 2:
+            assert slow.wait(10)  # the second count takes long: nobody waits for it
+        return len(counted)
+
+    fresh = timedelta(seconds=30)
+    first = clock.now
+    assert web.cached("screen", fresh, count) == (first, 1)
+    clock.now += timedelta(seconds=10)
+    assert web.cached("screen", fresh, count) == (first, 1)  # still fresh: not counted again
+    clock.now += timedelta(seconds=30)
+    assert web.cached("screen", fresh, count) == (first, 1)  # stale: served while counted anew
+    assert web.cached("screen", fresh, count) == (first, 1)  # one count at a time
+    slow.set()
+    web.refreshes["screen"].join(10)
+    assert web.cached("screen", fresh, count) == (clock.now, 2) and counted == [first, clock.now]

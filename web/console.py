@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,16 @@ from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, Tic
 from web import auth
 from web.context import WebContext
 from web.pages import pages_router
-from web.queries import WIDE_ROLES, TicketFilter, list_tickets, may_see, may_see_details, names, overview
+from web.queries import (
+    WIDE_ROLES,
+    Overview,
+    TicketFilter,
+    list_tickets,
+    may_see,
+    may_see_details,
+    names,
+    overview,
+)
 from xiaoqi.audit import record
 from xiaoqi.clock import local
 from xiaoqi.outgoing import Priority
@@ -51,6 +60,17 @@ ACTIONS: dict[str, str] = {
 OVERVIEW_FRESH = timedelta(seconds=30)
 MANAGERS = frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN})
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def overview_for(web: WebContext, person: Person) -> tuple[datetime, Overview]:
+    """The overview a staff member sees (the district's or their own scope's), and when it was counted."""
+
+    def count(now: datetime) -> Overview:
+        with web.session() as session:
+            return overview(session, person, now)
+
+    scope = "district" if person.role in WIDE_ROLES else person.id
+    return web.cached(("overview", scope), OVERVIEW_FRESH, count)
 
 
 class SignInRequired(Exception):
@@ -120,13 +140,9 @@ def console_router(web: WebContext) -> APIRouter:
 
     @router.get("/")
     def home(request: Request) -> HTMLResponse:
-        now = web.clock()
         with web.session() as session:
             console, person = viewer(request, session)
-            scope = "district" if person.role in WIDE_ROLES else person.id
-            at, numbers = web.cached(
-                ("overview", scope), OVERVIEW_FRESH, lambda: overview(session, person, now)
-            )
+        at, numbers = overview_for(web, person)
         return page(request, "overview.j2", me=person, csrf=console.csrf, o=numbers, now=at)
 
     @router.get("/tickets")

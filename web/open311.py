@@ -57,6 +57,7 @@ CODE_OF = {name: code for code, name in CATEGORY_OF.items()}
 assert set(CODE_OF) == set(CATEGORIES), "every category needs a service code"
 DEFAULT_WINDOW = timedelta(days=90)  # GeoReport: without dates, the last 90 days
 MAX_RESULTS = 1000
+DEFAULT_PAGE = 100  # a page a client reads at once; up to MAX_RESULTS with page_size
 MAX_IDS = 100
 MAX_DESCRIPTION = 2000
 MAX_FIELD = 100  # names, phone, email, ids, the idempotency key
@@ -375,14 +376,14 @@ def open311_router(web: WebContext) -> APIRouter:
         end_date: str | None = Query(None),
         status: str | None = Query(None, description="open、closed，可逗号分隔"),
         page: str | None = Query(None, description="扩展：页码，从 1 开始"),
-        page_size: str | None = Query(None, description="扩展：每页条数，最多 1000"),
+        page_size: str | None = Query(None, description="扩展：每页条数，默认 100，最多 1000"),
         api_key: str | None = key_query,
         x_api_key: str | None = key_header,
     ) -> Response:
         with web.session() as session:
             _authorised(session, x_api_key, api_key)
             number = _number(page, "page", 1, 100_000, 1)
-            size = _number(page_size, "page_size", 1, MAX_RESULTS, MAX_RESULTS)
+            size = _number(page_size, "page_size", 1, MAX_RESULTS, DEFAULT_PAGE)
             query = select(Ticket)
             if _items(service_request_id):
                 ids = [record_id(item) for item in _items(service_request_id)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,28 @@ CONSULT_STATES = {
 }
 
 
+@dataclass(frozen=True)
+class Counted:
+    voted: int
+    eligible: int
+
+    @property
+    def share(self) -> float:
+        return self.voted / self.eligible if self.eligible else 0.0
+
+
+def _turnout_and_votes(session: Session, c: Consultation) -> tuple[Counted | None, list[int] | None]:
+    """A closed vote's figures as stored when it closed (its recount is `consult.service.tally`); an open
+    one's counted now (a secret ballot's choices stay hidden until it closes)."""
+    if c.state is ConsultState.DISCUSSING:
+        return None, None
+    if c.state is ConsultState.CLOSED and c.result:
+        return Counted(int(c.result["voted"]), int(c.result["eligible"])), list(c.result["counts"])
+    seen = turnout(session, c)
+    votes = tally(session, c) if not c.secret and c.state is ConsultState.VOTING else None
+    return Counted(seen.voted, seen.eligible), votes
+
+
 def pages_router(
     web: WebContext,
     viewer: Callable[[Request, Session], tuple[Any, Person]],
@@ -45,9 +68,7 @@ def pages_router(
             console, person = viewer(request, session)
             rows = []
             for c in session.exec(select(Consultation).order_by(col(Consultation.id).desc()).limit(50)).all():
-                counted = turnout(session, c) if c.state is not ConsultState.DISCUSSING else None
-                votes = tally(session, c) if counted is not None and (not c.secret or c.closed_at) else None
-                rows.append((c, CONSULT_STATES[c.state], counted, votes))
+                rows.append((c, CONSULT_STATES[c.state], *_turnout_and_votes(session, c)))
         live = any(c.state in (ConsultState.DISCUSSING, ConsultState.VOTING) for c, *_ in rows)
         return page(request, "consultations.j2", me=person, csrf=console.csrf, rows=rows, live=live)
 

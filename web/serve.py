@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import uvicorn
 from sqlmodel import col, select
 
 from bot.app import create_app
 from groups.models import Person, Role
 from web.auth import request_code
+from web.console import overview_for
 from web.context import WebContext
 from web.server import create_web
 from xiaoqi.outgoing import Priority
@@ -32,6 +35,9 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool, secure_cookie
     app = create_app(settings, jobs=[])  # the bot process runs the jobs and sends
     web = WebContext(app, demo=demo, secure_cookies=secure_cookies)
     api = create_web(web)
+    # the district's overview is counted before the first big screen asks for it
+    district = Person(id="-", role=Role.LEADER)
+    threading.Thread(target=overview_for, args=(web, district), daemon=True).start()
     print(f"小棲控制台：http://{host}:{port}/   接口文档：http://{host}:{port}/docs", flush=True)
     if demo and (line := demo_sign_in(web)):
         print(line, flush=True)
