@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 
 from bot.app import App, create_app
 from groups.registry import load_registry
@@ -34,13 +35,8 @@ def require_or_skip(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _database_url(admin_url: str, name: str) -> str:
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-@pytest.fixture(scope="session")
-def postgres_template() -> Iterator[tuple[str, str]]:
-    """A migrated template database; each test copies it, which is much faster than migrating."""
+def postgres_admin() -> Engine:
+    """An autocommit engine on the test server's admin database (skips, or fails in CI, without one)."""
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -48,6 +44,17 @@ def postgres_template() -> Iterator[tuple[str, str]]:
     except Exception as error:
         admin.dispose()
         require_or_skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error.__class__.__name__}")
+    return admin
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str]]:
+    """A migrated template database; each test copies it, which is much faster than migrating."""
+    admin = postgres_admin()
     template = f"xiaoqi_tpl_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{template}"'))

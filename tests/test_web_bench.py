@@ -10,9 +10,9 @@ import sys
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from tests.conftest import POSTGRES_ADMIN_URL, require_or_skip
+from tests.conftest import POSTGRES_ADMIN_URL, postgres_admin
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "web_bench.py"
 ENDPOINTS = (
@@ -36,13 +36,7 @@ ENDPOINTS = (
 
 
 def test_web_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text("select 1"))
-    except Exception as error:
-        admin.dispose()
-        require_or_skip(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error.__class__.__name__}")
+    admin = postgres_admin()
     name = f"xiaoqi_wb_{uuid.uuid4().hex[:12]}"
     numbers = tmp_path / "web_bench.json"
     command = [sys.executable, str(BENCH), "--db", POSTGRES_ADMIN_URL, "--bench-db", name]

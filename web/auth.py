@@ -94,25 +94,11 @@ def sign_in(session: Session, who: str, code: str, now: datetime) -> SignedIn | 
         .limit(1)
     ).first()
     if pending is None:
-        record(
-            session,
-            at=now,
-            actor_id=person.id,
-            action="控制台登录失败",
-            target="console",
-            detail="无有效验证码",
-        )
+        _failed(session, person, now, "无有效验证码")
         return None
     if not hmac.compare_digest(pending.code_hash, _hash(code.strip()[:12])):
         pending.attempts += 1
-        record(
-            session,
-            at=now,
-            actor_id=person.id,
-            action="控制台登录失败",
-            target="console",
-            detail="验证码错误",
-        )
+        _failed(session, person, now, "验证码错误")
         return None
     pending.used_at = now
     token = secrets.token_urlsafe(32)
@@ -127,6 +113,10 @@ def sign_in(session: Session, who: str, code: str, now: datetime) -> SignedIn | 
     session.add(console)
     record(session, at=now, actor_id=person.id, action="登录控制台", target="console")
     return SignedIn(token, console)
+
+
+def _failed(session: Session, person: Person, now: datetime, why: str) -> None:
+    record(session, at=now, actor_id=person.id, action="控制台登录失败", target="console", detail=why)
 
 
 def current(session: Session, token: str | None, now: datetime) -> tuple[ConsoleSession, Person] | None:
