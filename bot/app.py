@@ -382,7 +382,9 @@ class App:
                 self._quiet_until = None  # look at every job again
             elif changed and self._quiet_until is not None:
                 self._quiet_until = min(self._quiet_until, changed)  # some work became due sooner
-            released = [] if self.console else self.outbox.release(session, incoming.at, live=self.live_delivery)
+            released = (
+                [] if self.console else self.outbox.release(session, incoming.at, live=self.live_delivery)
+            )
             if self._batch is not None:
                 self._batch_events += 1
                 if self._batch_events % BATCH_EVENTS == 0:

@@ -306,9 +306,15 @@ def test_reports_are_listed_and_downloaded_and_nothing_else_is(console: Console)
 def test_groups_and_accounts_show_who_serves_what_and_the_backlog(console: Console) -> None:
     console.sign_in("wxid_admin")  # the sign-in code itself waits in the send queue: no bot is running
     page = console.client.get("/groups").text
-    assert "幸福1-5栋群" in page and "和平邻里群" in page
     account = re.search(r'<table id="accounts">.*?</table>', page, re.S)
     assert account is not None and "离线" in account[0] and "<td>1</td>" in account[0]
+    assert 'href="/groups?community=c1"' in page and "幸福1-5栋群" not in page  # a community at a time
+    one = console.client.get("/groups", params={"community": "c1"}).text
+    assert "幸福1-5栋群" in one and "幸福6-10栋群" in one and "和平邻里群" not in one
+    console.client.cookies.clear()
+    console.sign_in("wxid_sg2")  # a social worker sees their own community's groups
+    own = console.client.get("/groups", params={"community": "c1"}).text
+    assert "和平邻里群" in own and "幸福1-5栋群" not in own
 
 
 def test_the_big_screen_numbers_are_counted_once_a_period_and_a_stale_one_is_served_at_once(app: App) -> None:

@@ -29,6 +29,7 @@ from web.context import WebContext
 from web.pages import pages_router
 from web.queries import (
     WIDE_ROLES,
+    Directory,
     Overview,
     TicketFilter,
     list_tickets,
@@ -36,6 +37,7 @@ from web.queries import (
     may_see_details,
     names,
     overview,
+    read_directory,
 )
 from xiaoqi.audit import record
 from xiaoqi.clock import local
@@ -58,8 +60,17 @@ ACTIONS: dict[str, str] = {
     "延期": "工作日数 理由",
 }
 OVERVIEW_FRESH = timedelta(seconds=30)
+DIRECTORY_FRESH = timedelta(seconds=60)  # a renamed community or new staff member shows within a minute
 MANAGERS = frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN})
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def directory(web: WebContext) -> Directory:
+    def read(_now: datetime) -> Directory:
+        with web.session() as session:
+            return read_directory(session)
+
+    return web.cached(("directory",), DIRECTORY_FRESH, read)[1]
 
 
 def overview_for(web: WebContext, person: Person) -> tuple[datetime, Overview]:
@@ -167,10 +178,10 @@ def console_router(web: WebContext) -> APIRouter:
         with web.session() as session:
             console, person = viewer(request, session)
             rows, more = list_tickets(session, person, wanted, now)
-            communities = session.exec(select(Community).order_by(Community.id)).all()
+            known = directory(web)
             shown = {
-                "community": names(session, Community, {t.community_id for t in rows}),
-                "handler": names(session, Person, {t.handler_id for t in rows}),
+                "community": names(session, Community, {t.community_id for t in rows}, known.community_names),
+                "handler": names(session, Person, {t.handler_id for t in rows}, known.staff),
             }
         return page(
             request,
@@ -183,7 +194,7 @@ def console_router(web: WebContext) -> APIRouter:
             shown=shown,
             states=[s.value for s in TicketState],
             categories=CATEGORIES,
-            communities=communities,
+            communities=known.communities,
             now=now,
             open_states=OPEN_STATES,
         )
@@ -212,9 +223,8 @@ def console_router(web: WebContext) -> APIRouter:
             events = session.exec(
                 select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.id))
             ).all()
-            people = names(
-                session, Person, {ticket.handler_id, ticket.reporter_id} | {e.actor_id for e in events}
-            )
+            involved = {ticket.handler_id, ticket.reporter_id} | {e.actor_id for e in events}
+            people = names(session, Person, involved | {m.sender_id for m in said}, directory(web).staff)
             department = session.get(Department, ticket.department_id) if ticket.department_id else None
             where = where_of(session, ticket)
         actions = [a for a in ACTIONS if a != "转派" or person.role in MANAGERS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from consult.service import tally, turnout
 from groups.messages import Message
 from groups.models import ChatGroup, Community, Membership, Person
 from web.context import WebContext
+from web.queries import WIDE_ROLES
 from xiaoqi.audit import record
 from xiaoqi.leases import Lease
 from xiaoqi.outbox import backlog
@@ -31,6 +32,18 @@ CONSULT_STATES = {
     ConsultState.CLOSED: "已结束",
     ConsultState.CANCELLED: "已取消",
 }
+
+
+LIVE_FRESH = timedelta(seconds=15)  # turnout and group figures: counted at most this often
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    rows: list[ChatGroup]
+    members: dict[str, int]
+    recent: dict[str | None, int]  # messages in the last 24 hours, by group
+    communities: dict[str, str]
+    by_community: list[tuple[str | None, str, int, int, int]]  # id, name, groups, members, messages in 24 h
 
 
 @dataclass(frozen=True)
@@ -62,13 +75,17 @@ def pages_router(
 ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
+    def count_consultations(_now: datetime) -> list[tuple[Any, ...]]:
+        with web.session() as session:
+            latest = session.exec(select(Consultation).order_by(col(Consultation.id).desc()).limit(50)).all()
+            return [(c, CONSULT_STATES[c.state], *_turnout_and_votes(session, c)) for c in latest]
+
     @router.get("/consultations")
     def consultations(request: Request) -> HTMLResponse:
         with web.session() as session:
             console, person = viewer(request, session)
-            rows = []
-            for c in session.exec(select(Consultation).order_by(col(Consultation.id).desc()).limit(50)).all():
-                rows.append((c, CONSULT_STATES[c.state], *_turnout_and_votes(session, c)))
+        # turnout reads every voter on the roll: counted once per LIVE_FRESH for all who watch it
+        rows = web.cached(("consultations",), LIVE_FRESH, count_consultations)[1]
         live = any(c.state in (ConsultState.DISCUSSING, ConsultState.VOTING) for c, *_ in rows)
         return page(request, "consultations.j2", me=person, csrf=console.csrf, rows=rows, live=live)
 
@@ -102,11 +119,8 @@ def pages_router(
             path, media_type=REPORT_FILES[name], filename=f"民情月报-{key}.{name.rsplit('.', maxsplit=1)[-1]}"
         )
 
-    @router.get("/groups")
-    def groups(request: Request) -> HTMLResponse:
-        now = web.clock()
+    def count_groups(now: datetime) -> GroupFigures:
         with web.session() as session:
-            console, person = viewer(request, session)
             members = dict(
                 session.exec(
                     select(Membership.group_id, func.count())
@@ -123,21 +137,43 @@ def pages_router(
             )
             communities = {c.id: c.name for c in session.exec(select(Community)).all()}
             rows = session.exec(select(ChatGroup).order_by(ChatGroup.community_id, ChatGroup.id)).all()
+            summary: dict[str | None, list[int]] = {}
+            for g in rows:
+                counts = summary.setdefault(g.community_id, [0, 0, 0])
+                counts[0] += 1
+                counts[1] += members.get(g.id, 0)
+                counts[2] += recent.get(g.id, 0)
+            by_community = [
+                (c, communities.get(c or "", "未登记"), groups, people, said)
+                for c, (groups, people, said) in summary.items()
+            ]
+            return GroupFigures(list(rows), members, recent, communities, by_community)
+
+    @router.get("/groups")
+    def groups(request: Request, community: str = "") -> HTMLResponse:
+        now = web.clock()
+        figures = web.cached(("groups",), LIVE_FRESH, count_groups)[1]
+        with web.session() as session:
+            console, person = viewer(request, session)
+            # the district's 1,160 groups, a community at a time: leaders pick one from the summary
+            chosen = community[:100] if person.role in WIDE_ROLES else person.community_id or ""
             leases = {
                 lease.name.removeprefix("send:"): lease.expires_at
                 for lease in session.exec(select(Lease).where(col(Lease.name).startswith("send:"))).all()
             }
             queues = {b.account: b for b in backlog(session, now)}
-        accounts = sorted({g.account or web.app.settings.account for g in rows} | set(queues))
+        accounts = sorted({g.account or web.app.settings.account for g in figures.rows} | set(queues))
         return page(
             request,
             "groups.j2",
             me=person,
             csrf=console.csrf,
-            rows=rows,
-            members=members,
-            recent=recent,
-            communities=communities,
+            rows=[g for g in figures.rows if g.community_id == chosen] if chosen else [],
+            chosen=chosen,
+            by_community=figures.by_community,
+            members=figures.members,
+            recent=figures.recent,
+            communities=figures.communities,
             accounts=[(a, a in leases and leases[a] > now, queues.get(a)) for a in accounts],
             default_account=web.app.settings.account,
         )

@@ -81,12 +81,35 @@ def list_tickets(
     return rows[:PAGE], len(rows) > PAGE
 
 
-def names(session: Session, kind: Any, ids: set[str | None]) -> dict[str, str]:
-    """Display names for a page's ids, in one query."""
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    return {row.id: row.name for row in session.exec(select(kind).where(col(kind.id).in_(wanted))).all()}
+def names(
+    session: Session, kind: Any, ids: set[str | None], known: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Display names for a page's ids: from `known` (the directory), the rest in one query."""
+    known = known or {}
+    found = {i: known[i] for i in ids if i and i in known}
+    wanted = {i for i in ids if i and i not in found}
+    if wanted:
+        rows = session.exec(select(kind).where(col(kind.id).in_(wanted))).all()
+        found |= {row.id: row.name for row in rows}
+    return found
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The registry's names every page shows (communities, staff), read once a minute, not per page."""
+
+    communities: list[tuple[str, str]]  # (id, name), by id
+    staff: dict[str, str]
+
+    @property
+    def community_names(self) -> dict[str, str]:
+        return dict(self.communities)
+
+
+def read_directory(session: Session) -> Directory:
+    communities = session.exec(select(Community.id, Community.name).order_by(Community.id)).all()
+    staff = session.exec(select(Person.id, Person.name).where(Person.role != Role.RESIDENT)).all()
+    return Directory([(c, n) for c, n in communities], dict(staff))
 
 
 def day_start(now: datetime) -> datetime:

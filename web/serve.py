@@ -13,8 +13,11 @@ from web.auth import request_code
 from web.console import overview_for
 from web.context import WebContext
 from web.server import create_web
+from xiaoqi.db import make_engine
 from xiaoqi.outgoing import Priority
 from xiaoqi.settings import Settings
+
+WEB_CONNECTIONS = 24  # twenty people at work at once, and the overview's recount
 
 
 def demo_sign_in(web: WebContext) -> str | None:
@@ -32,7 +35,10 @@ def demo_sign_in(web: WebContext) -> str | None:
 
 
 def serve(settings: Settings, host: str, port: int, *, demo: bool, secure_cookies: bool) -> None:
-    app = create_app(settings, jobs=[])  # the bot process runs the jobs and sends
+    # the bot process runs the jobs and sends; each of the server's busy threads holds a connection
+    app = create_app(
+        settings, engine=make_engine(settings.database_url, connections=WEB_CONNECTIONS), jobs=[]
+    )
     web = WebContext(app, demo=demo, secure_cookies=secure_cookies)
     api = create_web(web)
     # the district's overview is counted before the first big screen asks for it

@@ -54,8 +54,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get WAL mode and foreign keys."""
+def make_engine(url: str, *, connections: int | None = None) -> Engine:
+    """An engine for `url`; SQLite files get WAL mode and foreign keys. `connections`: PostgreSQL
+    connections kept open (a web server's threads each hold one; the default pool keeps 5 and opens
+    and closes the rest for each use, a new server process each time)."""
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
@@ -64,7 +66,9 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if connections is None:
+        return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=connections, max_overflow=connections // 4)
 
 
 def alembic_config(engine: Engine) -> Config:
