@@ -543,14 +543,17 @@ def fresh_database(url: str | None, workdir: Path) -> str:
     url = normalize_database_url(url)
     if not url.startswith("postgresql"):
         return url
-    base, name = url.rsplit("/", 1)
-    name = f"{name}_report_bench"
+    return recreate_database(url, f"{url.rsplit('/', 1)[1]}_report_bench")
+
+
+def recreate_database(url: str, name: str) -> str:
+    """Drop and re-create the database `name` on the PostgreSQL server of `url`; return its URL."""
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return f"{base}/{name}"
+    return f"{url.rsplit('/', 1)[0]}/{name}"
 
 
 def main() -> None:

@@ -61,7 +61,7 @@ sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 import httpx2 as httpx  # noqa: E402  (the client starlette 1.x uses; pyproject test extra)
 import report_bench as rb  # noqa: E402
-from sqlalchemy import create_engine, func, text  # noqa: E402
+from sqlalchemy import func, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
@@ -655,13 +655,7 @@ def bench_database(url: str, name: str | None, *, fresh: bool) -> str:
         raise SystemExit("web_bench needs a PostgreSQL URL (--db postgresql+psycopg://...)")
     base, admin_name = url.rsplit("/", 1)
     name = name or f"{admin_name}_web_bench"
-    if fresh:
-        admin = create_engine(url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-    return f"{base}/{name}"
+    return rb.recreate_database(url, name) if fresh else f"{base}/{name}"
 
 
 def data_sizes(engine: Engine) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from consult.cluster import (
     FILLER_WORDS,
+    MAX_KEYWORDS,
     OTHER_KEYWORDS,
     QUOTE_CHARS,
     Viewpoint,
@@ -91,7 +92,8 @@ def check_invariants(opinions: Sequence[tuple[str, str]], viewpoints: list[Viewp
         assert list(view.members) == sorted(view.members)
         assert view.people == len(authors(view, opinions))
         assert len(view.quote) <= QUOTE_CHARS
-        assert 1 <= len(view.keywords) <= 4
+        assert 1 <= len(view.keywords) <= MAX_KEYWORDS  # the selection loop stops at the cap
+        assert len(set(view.keywords)) == len(view.keywords)
     assert all(not v.is_other for v in viewpoints[:-1])
     ranks = [(-v.people, -v.count) for v in viewpoints if not v.is_other]
     assert ranks == sorted(ranks)

@@ -65,6 +65,14 @@ MANAGERS = frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN})
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
+def send_code(web: WebContext, session: Session, who: str, now: datetime) -> auth.CodeSent | None:
+    """A sign-in code for a staff member, queued for the bot to send them on WeChat privately."""
+    sent = auth.request_code(session, who, now)
+    if sent is not None:
+        web.app.outbox.enqueue(session, [sent.message], at=now, priority=Priority.URGENT)
+    return sent
+
+
 def directory(web: WebContext) -> Directory:
     def read(_now: datetime) -> Directory:
         with web.session() as session:
@@ -110,11 +118,9 @@ def console_router(web: WebContext) -> APIRouter:
     def login_code(request: Request, who: str = Form("", max_length=100)) -> HTMLResponse:
         now = web.clock()
         with web.session() as session:
-            sent = auth.request_code(session, who, now)
-            if sent is not None:
-                web.app.outbox.enqueue(session, [sent.message], at=now, priority=Priority.URGENT)
-                if web.demo:  # no WeChat in a demo: the terminal shows the code
-                    log.warning("演示模式：%s的控制台验证码是 %s", sent.person.name, sent.code)
+            sent = send_code(web, session, who, now)
+            if sent is not None and web.demo:  # no WeChat in a demo: the terminal shows the code
+                log.warning("演示模式：%s的控制台验证码是 %s", sent.person.name, sent.code)
         # the same answer for anyone: the form does not tell who is staff
         return page(request, "login.j2", step="code", who=who.strip())
 
