@@ -26,7 +26,9 @@ call answers in at most 300 ms at the 95th percentile under 20 concurrent users 
    the whole body.
 
 Prints the machine, the data sizes and, per endpoint, requests, median, p95 and max (ms, nearest rank over
-all samples) and whether p95 <= 300 ms; then the overall p95 and requests/s. Exit status 1 when a request
+all samples) and whether p95 <= 300 ms; then the overall p95 and requests/s. With --cost N, then each
+endpoint's server CPU per request (N requests one after another, median of three; from /proc, so it does
+not depend on the load or the other processes) and the mix's weighted mean. Exit status 1 when a request
 failed (a status other than 2xx, or 404 where a missing record is possible) or an endpoint got no samples.
 """
 
@@ -1026,6 +1028,38 @@ async def run_load(
     return run
 
 
+async def measure_cost(
+    base: str, users: list[User], world: World, server_pid: int, rounds: int, seed: int
+) -> dict[str, float]:
+    """The server's CPU per request, endpoint by endpoint: `rounds` requests one after another (the users
+    in turn), divided into the server's CPU time (/proc) over them; the median of three such runs.
+    Independent of concurrency and of the other processes: what each request costs the server."""
+    rng = random.Random(seed)
+    out: dict[str, float] = {}
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        for endpoint in ENDPOINTS:
+            runs = []
+            for _ in range(3):
+                before = CpuSnapshot.process(server_pid)
+                for i in range(rounds):
+                    sample, what = await one(client, endpoint, users[i % len(users)], rng, world)
+                    if not sample.ok:
+                        raise SystemExit(f"FAILED: {what}")
+                runs.append((CpuSnapshot.process(server_pid) - before) * 1000 / rounds)
+            out[endpoint.label] = round(sorted(runs)[1], 2)
+    return out
+
+
+def print_cost(cost: dict[str, float]) -> None:
+    size = max(width(e.label) for e in ENDPOINTS) + 2
+    print(pad("server CPU per request (serial, median of 3)", size) + f"{'ms':>9}")
+    for label, ms in cost.items():
+        print(pad(label, size) + f"{ms:>9.2f}")
+    weights = {e.label: e.weight for e in ENDPOINTS}
+    mix = sum(ms * weights[label] for label, ms in cost.items()) / sum(weights.values())
+    print(pad("the load's mix (weighted)", size) + f"{mix:>9.2f}")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the report
 # ---------------------------------------------------------------------------------------------------------
@@ -1126,6 +1160,13 @@ def main() -> int:
         help="mean pause in seconds between a user's requests (default 0: every user always waits on one)",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--cost",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the load, measure the server's CPU per request of each endpoint over N serial requests",
+    )
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     parser.add_argument(
         "--reuse", action="store_true", help="skip seeding: the bench database holds the data"
@@ -1190,6 +1231,11 @@ def main() -> int:
                 flush=True,
             )
             run = asyncio.run(run_load(base, users, world, args.seconds, args.seed, server_pid, args.think))
+            cost = (
+                asyncio.run(measure_cost(base, users, world, server_pid, args.cost, args.seed))
+                if args.cost
+                else {}
+            )
             if pinned:
                 os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
         server_log = tail(log_path, 40) if run.failures else ""
@@ -1202,6 +1248,8 @@ def main() -> int:
         )
         if run.cores["other processes"] > 0.15:
             print("NOTE: other processes used the CPU during the load: the numbers are disturbed")
+    if cost:
+        print_cost(cost)
     for line in run.failures:
         print(f"FAILED: {line}")
     if server_log:
@@ -1217,6 +1265,7 @@ def main() -> int:
             "target_p95_ms": TARGET_MS,
             "load_average_before": round(load_before, 2),
             "cpu_cores": run.cores,
+            "server_cpu_ms_per_request": cost,
             **result,
             "failures": run.failures,
         }

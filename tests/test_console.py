@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from bot.app import App, create_app
+from groups.models import Community
 from tickets.models import Ticket, TicketEvent, TicketState
 from web.console import COOKIE
 from web.context import WebContext
@@ -231,6 +232,19 @@ def test_filters_and_texts_are_escaped_not_executed(console: Console) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in console.client.get("/tickets/1").text
     assert console.client.get("/tickets", params={"page_no": "abc"}).status_code == 422
     assert console.client.get("/tickets/99999999999999999999").status_code in (404, 422)
+
+
+def test_the_community_filter_keeps_the_choice_and_escapes_names(console: Console) -> None:
+    with session_scope(console.bot.engine) as session:
+        community = session.get(Community, "c2")
+        assert community is not None
+        community.name = "<b>和平</b>社区"
+    console.sign_in("wxid_ld")
+    page = console.client.get("/tickets", params={"community": "c2"}).text
+    assert '<option value="c2" selected>&lt;b&gt;和平&lt;/b&gt;社区</option>' in page
+    assert '<option value="c1">幸福社区</option>' in page and "<b>和平" not in page
+    unknown = console.client.get("/tickets", params={"community": '"><b>x'}).text
+    assert '" selected>' not in unknown and '<option value="c2">&lt;b&gt;' in unknown
 
 
 def test_oversized_posts_are_refused(console: Console) -> None:

@@ -14,7 +14,7 @@ from sqlmodel import func, select
 
 from bot.app import App
 from bot.values import Incoming
-from groups.models import Person
+from groups.models import ChatGroup, Person
 from tickets.lifecycle import rate
 from tickets.models import Rating, Ticket, TicketEvent
 from web.context import WebContext
@@ -392,3 +392,18 @@ def test_events_without_a_state_report_the_state_the_ticket_is_in(
     rest = answer.json()["changes"]
     assert PHONE not in answer.text and "139****5678" not in answer.text  # no notes at all
     assert [(c["action"], c["to_state"], c["status"]) for c in rest] == [("补充", None, "open")]
+
+
+def test_a_group_added_after_the_names_were_read_is_still_named(
+    app: App, web: WebContext, client: TestClient, key: str
+) -> None:
+    assert _get(client, key, "/requests.json").json() == []  # the server has read the registry's names
+    with web.session() as session:
+        session.add(ChatGroup(id="g9@chatroom", name="幸福新楼群", community_id="c1"))
+    app.handle(
+        Incoming(
+            message_id="m9", sender_id="wxid_r1", text="#反映 新楼门禁坏了", at=START, group_id="g9@chatroom"
+        )
+    )
+    (item,) = _get(client, key, "/requests.json").json()
+    assert (item["agency_responsible"], item["address"]) == ("幸福社区", "幸福社区 幸福新楼群")

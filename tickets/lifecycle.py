@@ -96,8 +96,12 @@ def where_of(session: Session, ticket: Ticket) -> str:
     """Community and group of a ticket, as staff read it."""
     community = session.get(Community, ticket.community_id) if ticket.community_id else None
     group = session.get(ChatGroup, ticket.group_id) if ticket.group_id else None
-    parts = [community.name if community else "", group.name if group else ""]
-    return " ".join(p for p in parts if p) or "私聊"
+    return place(community.name if community else None, group.name if group else None)
+
+
+def place(community: str | None, group: str | None) -> str:
+    """Where a ticket comes from, given its community's and group's names."""
+    return " ".join(p for p in (community, group) if p) or "私聊"
 
 
 def get_ticket(session: Session, number: str | int) -> Ticket:

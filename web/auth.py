@@ -123,13 +123,17 @@ def current(session: Session, token: str | None, now: datetime) -> tuple[Console
     """The live session a cookie names, and its staff member (whose role may have changed since)."""
     if not token or len(token) > 100:
         return None
-    console = session.exec(select(ConsoleSession).where(ConsoleSession.token_hash == _hash(token))).first()
-    if console is None or console.ended_at is not None:
+    found = session.exec(
+        select(ConsoleSession, Person)
+        .join(Person, col(Person.id) == col(ConsoleSession.person_id))
+        .where(ConsoleSession.token_hash == _hash(token))
+    ).first()
+    if found is None:
         return None
-    if now >= console.expires_at or now - console.seen_at >= SESSION_IDLE:
+    console, person = found
+    if console.ended_at is not None or now >= console.expires_at or now - console.seen_at >= SESSION_IDLE:
         return None
-    person = session.get(Person, console.person_id)
-    if person is None or not person.role.is_staff:
+    if not person.role.is_staff:
         return None
     if now - console.seen_at >= timedelta(minutes=1):  # not a write per page view
         console.seen_at = now

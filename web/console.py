@@ -20,9 +20,9 @@ from sqlmodel import Session, col, select
 
 from bot.values import Incoming
 from groups.messages import Message
-from groups.models import Community, Department, Person, Role
+from groups.models import ChatGroup, Community, Department, Person, Role
 from nlp.labels import CATEGORIES
-from tickets.lifecycle import where_of
+from tickets.lifecycle import place
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from web import auth
 from web.context import WebContext
@@ -200,7 +200,7 @@ def console_router(web: WebContext) -> APIRouter:
             shown=shown,
             states=[s.value for s in TicketState],
             categories=CATEGORIES,
-            communities=known.communities,
+            communities=known,
             now=now,
             open_states=OPEN_STATES,
         )
@@ -229,10 +229,13 @@ def console_router(web: WebContext) -> APIRouter:
             events = session.exec(
                 select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.id))
             ).all()
+            known = directory(web)
             involved = {ticket.handler_id, ticket.reporter_id} | {e.actor_id for e in events}
-            people = names(session, Person, involved | {m.sender_id for m in said}, directory(web).staff)
-            department = session.get(Department, ticket.department_id) if ticket.department_id else None
-            where = where_of(session, ticket)
+            people = names(session, Person, involved | {m.sender_id for m in said}, known.staff)
+            department = names(session, Department, {ticket.department_id}, known.departments)
+            group = names(session, ChatGroup, {ticket.group_id}, known.groups).get(ticket.group_id or "")
+            community = known.community_names.get(ticket.community_id or "")
+            where = place(community, group)
         actions = [a for a in ACTIONS if a != "转派" or person.role in MANAGERS]
         return page(
             request,
@@ -245,7 +248,7 @@ def console_router(web: WebContext) -> APIRouter:
             said=said,
             events=events,
             people=people,
-            department=department,
+            department=department.get(ticket.department_id or ""),
             where=where,
             actions=actions,
             hints=ACTIONS,

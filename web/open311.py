@@ -9,15 +9,17 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse as StarletteJSON
 from fastapi.routing import APIRoute
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -29,9 +31,11 @@ from nlp.labels import CATEGORIES
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketState
 from tickets.service import file_petition
 from tickets.texts import when
+from web.console import directory
 from web.context import WebContext
 from web.keys import api_client_for
 from web.models import ApiClient
+from web.queries import LISTED, Directory, names
 from xiaoqi.audit import AuditEntry, record
 from xiaoqi.clock import iso_local, parse_time
 from xiaoqi.numbers import record_id
@@ -68,6 +72,14 @@ _FIELDS = ("service_code", "service_name", "description", "keywords", "group")
 _LIST = [{**dict(zip(_FIELDS, s, strict=True)), "metadata": False, "type": "realtime"} for s in _SERVICES]
 DEFAULT_NAME = "12345来电"
 IDEMPOTENCY_WINDOW = timedelta(days=7)  # how long a retried POST's Idempotency-Key is recognised
+
+
+class JSONResponse(StarletteJSON):
+    """JSON as starlette writes it (UTF-8, not ASCII-escaped, compact), by orjson: a page of 100
+    service requests or 500 changes is serialised several times faster."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 class Open311Error(HTTPException):
@@ -150,24 +162,24 @@ def _status(state: str | None) -> str | None:
 
 
 # -- reading ----------------------------------------------------------------------------------------
-def _by_id(session: Session, model: Any, ids: Iterable[str | None]) -> dict[str, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(session.exec(select(model.id, model.name).where(col(model.id).in_(wanted))).all())
+UPDATED = (  # when a ticket last changed: its newest event
+    sa_select(func.max(TicketEvent.at))
+    .where(col(TicketEvent.ticket_id) == col(Ticket.id))
+    .correlate(Ticket)
+    .scalar_subquery()
+    .label("updated_at")
+)
 
 
-def _render(session: Session, tickets: list[Ticket]) -> list[dict[str, Any]]:
-    """GeoReport service requests, with a few queries for the whole page (none per ticket)."""
-    communities = _by_id(session, Community, (t.community_id for t in tickets))
-    groups = _by_id(session, ChatGroup, (t.group_id for t in tickets))
-    departments = _by_id(session, Department, (t.department_id for t in tickets))
-    updated: dict[int, datetime] = {}
-    if tickets:
-        latest = select(TicketEvent.ticket_id, func.max(TicketEvent.at)).where(
-            col(TicketEvent.ticket_id).in_([t.id for t in tickets])
-        )
-        updated = dict(session.exec(latest.group_by(col(TicketEvent.ticket_id))).all())
+SERVICE_REQUEST = (*LISTED, UPDATED)  # what a service request is read from
+
+
+def _render(session: Session, tickets: Sequence[Any], known: Directory) -> list[dict[str, Any]]:
+    """GeoReport service requests from rows of SERVICE_REQUEST; names from the directory (a query only
+    for what it does not know yet)."""
+    communities = names(session, Community, {t.community_id for t in tickets}, known.community_names)
+    groups = names(session, ChatGroup, {t.group_id for t in tickets}, known.groups)
+    departments = names(session, Department, {t.department_id for t in tickets}, known.departments)
     out = []
     for t in tickets:
         community = communities.get(t.community_id or "")
@@ -187,7 +199,7 @@ def _render(session: Session, tickets: list[Ticket]) -> list[dict[str, Any]]:
                 "agency_responsible": agency,
                 "service_notice": notice,
                 "requested_datetime": iso_local(t.created_at),
-                "updated_datetime": iso_local(max(updated.get(t.number, t.created_at), t.created_at)),
+                "updated_datetime": iso_local(max(t.updated_at or t.created_at, t.created_at)),
                 "expected_datetime": iso_local(t.deadline),
                 "address": where,
                 **_NO_PLACE,
@@ -272,7 +284,7 @@ def _file(
         if done is not None:  # a retry: the ticket it filed, and nothing new
             ticket = session.get(Ticket, int(done.removeprefix("ticket:")))
             assert ticket is not None
-            return _receipt(session, ticket, "again")
+            return _receipt(web, session, ticket, "again")
         address = _text(fields, "address_string", MAX_ADDRESS)
         names = session.exec(select(Community.id, Community.name)).all()
         found = max((c for c in names if c[1] and c[1] in address), key=lambda c: len(c[1]), default=None)
@@ -303,11 +315,12 @@ def _file(
         app.outbox.enqueue(session, notices, at=now, priority=Priority.ALERT)
         target = f"ticket:{ticket.id}"
         record(session, at=now, actor_id=actor, action=FILED_ACTION, target=target, detail=message_id)
-        return _receipt(session, ticket, filed.outcome)
+        return _receipt(web, session, ticket, filed.outcome)
 
 
-def _receipt(session: Session, ticket: Ticket, outcome: str) -> list[dict[str, Any]]:
-    (item,) = _render(session, [ticket])
+def _receipt(web: WebContext, session: Session, ticket: Ticket, outcome: str) -> list[dict[str, Any]]:
+    rows = session.execute(sa_select(*SERVICE_REQUEST).where(col(Ticket.id) == ticket.id)).all()
+    (item,) = _render(session, rows, directory(web))
     if outcome == "follow_up":
         notice = f"已补充到该来电人的{ticket.id}号工单。"
     elif outcome == "merged":
@@ -384,7 +397,7 @@ def open311_router(web: WebContext) -> APIRouter:
             _authorised(session, x_api_key, api_key)
             number = _number(page, "page", 1, 100_000, 1)
             size = _number(page_size, "page_size", 1, MAX_RESULTS, DEFAULT_PAGE)
-            query = select(Ticket)
+            query = sa_select(*SERVICE_REQUEST)
             if _items(service_request_id):
                 ids = [record_id(item) for item in _items(service_request_id)]
                 if len(ids) > MAX_IDS or None in ids:
@@ -402,8 +415,8 @@ def open311_router(web: WebContext) -> APIRouter:
                 query = query.where(col(Ticket.category).in_(categories)) if categories else query
                 query = query.where(col(Ticket.state).in_(states)) if states else query
             query = query.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
-            tickets = list(session.exec(query.offset((number - 1) * size).limit(size)))
-            return JSONResponse(_render(session, tickets))
+            tickets = session.execute(query.offset((number - 1) * size).limit(size)).all()
+            return JSONResponse(_render(session, tickets, directory(web)))
 
     @router.get("/requests/{service_request_id}.json", summary="查询一张工单")
     def request(
@@ -412,10 +425,11 @@ def open311_router(web: WebContext) -> APIRouter:
         with web.session() as session:
             _authorised(session, x_api_key, api_key)
             number = record_id(service_request_id)
-            ticket = session.get(Ticket, number) if number is not None else None
-            if ticket is None:
+            wanted = sa_select(*SERVICE_REQUEST).where(col(Ticket.id) == number)
+            found = session.execute(wanted).all() if number else []
+            if not found:
                 raise Open311Error(404, "没有这个工单")
-            return JSONResponse(_render(session, [ticket]))
+            return JSONResponse(_render(session, found, directory(web)))
 
     @router.post("/requests.json", status_code=201, summary="提交工单", openapi_extra=_FORM)
     async def create(request: Request) -> Response:
@@ -451,23 +465,31 @@ def open311_router(web: WebContext) -> APIRouter:
                 .correlate(TicketEvent)
                 .scalar_subquery()
             )
-            rows = session.exec(
-                select(TicketEvent, state_after)
+            rows = session.execute(
+                sa_select(
+                    col(TicketEvent.id),
+                    col(TicketEvent.ticket_id),
+                    col(TicketEvent.at),
+                    col(TicketEvent.action),
+                    col(TicketEvent.from_state),
+                    col(TicketEvent.to_state),
+                    state_after,
+                )
                 .where(col(TicketEvent.id) > cursor)
                 .order_by(col(TicketEvent.id))
                 .limit(size)
             ).all()
             items = [
                 {
-                    "cursor": event.id,
-                    "service_request_id": str(event.ticket_id),
-                    "at": iso_local(event.at),
-                    "action": event.action,
-                    "from_state": event.from_state,
-                    "to_state": event.to_state,
+                    "cursor": cursor_,
+                    "service_request_id": str(ticket_id),
+                    "at": iso_local(at),
+                    "action": action,
+                    "from_state": from_state,
+                    "to_state": to_state,
                     "status": _status(after),
                 }
-                for event, after in rows
+                for cursor_, ticket_id, at, action, from_state, to_state, after in rows
             ]
             return JSONResponse({"changes": items, "next": items[-1]["cursor"] if items else cursor})
 
