@@ -30,4 +30,4 @@ bench: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	$(BIN)/ruff check . && $(BIN)/mypy bot groups tickets nlp xiaoqi consult reports notices moderation faq
+	$(BIN)/ruff check . && $(BIN)/mypy bot groups tickets nlp xiaoqi consult reports notices moderation faq web

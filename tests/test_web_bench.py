@@ -40,7 +40,20 @@ def test_web_bench_runs_at_a_tiny_size(tmp_path: Path) -> None:
     name = f"xiaoqi_wb_{uuid.uuid4().hex[:12]}"
     numbers = tmp_path / "web_bench.json"
     command = [sys.executable, str(BENCH), "--db", POSTGRES_ADMIN_URL, "--bench-db", name]
-    command += ["--groups", "30", "--tickets", "300", "--messages", "3000", "--users", "3", "--seconds", "3", "--cost", "3"]
+    command += [
+        "--groups",
+        "30",
+        "--tickets",
+        "300",
+        "--messages",
+        "3000",
+        "--users",
+        "3",
+        "--seconds",
+        "3",
+        "--cost",
+        "3",
+    ]
     try:
         done = subprocess.run(
             [*command, "--json", str(numbers)], capture_output=True, text=True, timeout=120, check=False
