@@ -28,7 +28,8 @@ call answers in at most 300 ms at the 95th percentile under 20 concurrent users 
 Prints the machine, the data sizes and, per endpoint, requests, median, p95 and max (ms, nearest rank over
 all samples) and whether p95 <= 300 ms; then the overall p95 and requests/s. With --cost N, then each
 endpoint's server CPU per request (N requests one after another, median of three; from /proc, so it does
-not depend on the load or the other processes) and the mix's weighted mean. Exit status 1 when a request
+not depend on the load or the other processes; counted in the kernel's clock ticks, so N = 100 reads to
+about 0.1 ms) and the mix's weighted mean. Exit status 1 when a request
 failed (a status other than 2xx, or 404 where a missing record is possible) or an endpoint got no samples.
 """
 
@@ -1172,8 +1173,8 @@ def main() -> int:
         "--reuse", action="store_true", help="skip seeding: the bench database holds the data"
     )
     args = parser.parse_args()
-    if args.users < 1 or args.seconds <= 0 or args.think < 0:
-        parser.error("--users and --seconds must be positive, --think not negative")
+    if args.users < 1 or args.seconds <= 0 or args.think < 0 or args.cost < 0:
+        parser.error("--users and --seconds must be positive, --think and --cost not negative")
 
     info = machine()
     print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()), flush=True)
