@@ -26,6 +26,7 @@ from moderation.service import note_post, read_all_recent_posts
 from nlp import Labels, MessageClassifier
 from nlp.segment import Segmenter
 from notices.service import NoticeJob
+from tickets.intake import IntakePolicy
 from tickets.lifecycle import Desk, TicketAlertsJob
 from tickets.models import Ticket
 from tickets.policy import TicketPolicy
@@ -534,6 +535,7 @@ def create_app(
     desk = Desk(
         TicketPolicy.load(settings.data_dir / "tickets" / "policy.yaml"),
         WorkCalendar.load(settings.data_dir / "calendar"),
+        IntakePolicy.load(settings.data_dir / "tickets" / "intake.yaml"),
     )
     # one jieba tokenizer (loaded on first use) for the FAQ, discussion summaries and the monthly report
     segmenter = default_segmenter(settings)

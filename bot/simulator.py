@@ -20,7 +20,9 @@ from xiaoqi.privacy import mask_private_numbers
 log = logging.getLogger(__name__)
 KINDS = ", ".join(kind.value for kind in MessageKind)
 BATCH = 256
-KNOWN_FIELDS = {"at", "group", "to", "from", "text", "name", "kind", "mentions", "id", "tick"}
+KNOWN_FIELDS = {"at", "group", "to", "from", "text", "name", "kind", "mentions", "id", "tick", "label"}
+# "label" marks what a line of a labelled conversation is (`xiaoqi eval conversations` reads it); the
+# simulator itself ignores it
 
 
 class EventError(ValueError):

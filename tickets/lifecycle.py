@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from groups.models import ChatGroup, Community, Department, Person, Role, on_wechat
 from tickets import texts
+from tickets.intake import IntakePolicy
 from tickets.models import (
     OPEN_STATES,
     ExtensionRequest,
@@ -132,10 +133,11 @@ def _require_handler(actor: Person, ticket: Ticket, doing: str) -> None:
 
 @dataclass(frozen=True)
 class Desk:
-    """Policy and calendar: everything a ticket's timing depends on."""
+    """Policy and calendar: everything a ticket's timing depends on; and how intake judges messages."""
 
     policy: TicketPolicy
     calendar: WorkCalendar
+    intake: IntakePolicy = field(default_factory=IntakePolicy)
 
     def move(
         self,

@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from tickets.similarity import Lexicon, read_lexicon
+
 
 @dataclass(frozen=True)
 class TicketPolicy:
@@ -21,18 +23,19 @@ class TicketPolicy:
     supervise_after_working_days: int = 1
     auto_close_days: int = 3
     duplicate_window_hours: int = 72
+    same_place_days: int = 30
+    live_thread_minutes: int = 30
+    subjects: Lexicon = field(
+        default_factory=dict
+    )  # what problems are about (subjects.txt beside the policy)
     duplicate_similarity: float = 0.45
     thread_hours: int = 6
-    ticket_confidence: float = 0.6
-    confirm_confidence: float = 0.35
-    category_confidence: float = 0.4
     confirm_minutes: int = 30
 
     @classmethod
     def load(cls, path: Path) -> TicketPolicy:
         spec: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         emergency = spec.get("emergency", {})
-        confidence = spec.get("confidence", {})
         return cls(
             deadline_working_days={str(k): int(v) for k, v in spec.get("deadline_working_days", {}).items()},
             priority_deadline_working_days=int(spec.get("priority_deadline_working_days", 2)),
@@ -43,11 +46,11 @@ class TicketPolicy:
             supervise_after_working_days=int(spec.get("supervise_after_working_days", 1)),
             auto_close_days=int(spec.get("auto_close_days", 3)),
             duplicate_window_hours=int(spec.get("duplicate_window_hours", 72)),
+            same_place_days=int(spec.get("same_place_days", 30)),
+            live_thread_minutes=int(spec.get("live_thread_minutes", 30)),
+            subjects=read_lexicon(path.parent / "subjects.txt"),
             duplicate_similarity=float(spec.get("duplicate_similarity", 0.45)),
             thread_hours=int(spec.get("thread_hours", 6)),
-            ticket_confidence=float(confidence.get("ticket", 0.6)),
-            confirm_confidence=float(confidence.get("confirm", 0.35)),
-            category_confidence=float(confidence.get("category", 0.4)),
             confirm_minutes=int(spec.get("confirm_minutes", 30)),
         )
 

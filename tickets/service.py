@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from groups.models import ChatGroup, Person
 from tickets import texts
 from tickets.lifecycle import Desk, notify_handler, to_person, urgent_first, where_of
+from tickets.matching import Report, same_problem
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from tickets.routing import Assignment, grid_worker, person_label, route, social_worker
-from tickets.similarity import places, similarity
+from tickets.similarity import similarity
+from xiaoqi.clock import local
 from xiaoqi.outgoing import Outgoing
 from xiaoqi.privacy import mask_private_numbers
 from xiaoqi.scheduling import mark_schedule_changed
 
 URGENT = "紧急"
-FOLLOW_UP_SIMILARITY = 0.3
-FOLLOW_UP_SAME_CATEGORY = timedelta(hours=24)
 _FIRE = re.compile(r"火|烟|燃气|煤气|天然气|液化气|焦味|糊味|爆炸|电瓶.*(炸|冒)")
 _MEDICAL = re.compile(
     r"摔|倒地|晕|昏|不省人事|没反应|没有反应|心脏|出血|流血|吐血|中风|喘不上|抽搐|受伤|起不来"
@@ -35,7 +36,7 @@ class Filed:
     """What filing did: opened a ticket, merged into one, or attached to the reporter's own."""
 
     ticket: Ticket
-    outcome: str  # new | merged | follow_up
+    outcome: str  # new | merged | follow_up | known
     notices: list[Outgoing]
 
 
@@ -59,6 +60,19 @@ def _open_tickets(session: Session, community_id: str | None, since: datetime) -
     return session.exec(query.order_by(col(Ticket.id)))
 
 
+def _last_joined(session: Session, tickets: Sequence[Ticket]) -> dict[int, datetime]:
+    """When each ticket was opened or last joined by a reporter."""
+    last = {t.number: t.created_at for t in tickets}
+    if tickets:
+        rows = session.exec(
+            select(TicketReporter.ticket_id, func.max(TicketReporter.at))
+            .where(col(TicketReporter.ticket_id).in_(list(last)))
+            .group_by(col(TicketReporter.ticket_id))
+        ).all()
+        last.update({ticket_id: at for ticket_id, at in rows if at is not None})
+    return last
+
+
 def _reported_by(session: Session, ticket: Ticket, person_id: str) -> bool:
     return (
         session.exec(
@@ -68,28 +82,6 @@ def _reported_by(session: Session, ticket: Ticket, person_id: str) -> bool:
         ).first()
         is not None
     )
-
-
-def _same_problem(ticket: Ticket, summary: str, category: str, now: datetime) -> bool:
-    """A resident's new message continues their open ticket when alike, or same kind on the same day."""
-    if similarity(ticket.summary, summary) >= FOLLOW_UP_SIMILARITY:
-        return True
-    return ticket.category == category and now - ticket.created_at <= FOLLOW_UP_SAME_CATEGORY
-
-
-def _same_report(desk: Desk, ticket: Ticket, summary: str, group_id: str | None, now: datetime) -> bool:
-    """Another resident reporting this ticket's problem: alike, or in the same thread, or the same place."""
-    if similarity(ticket.summary, summary) >= desk.policy.duplicate_similarity:
-        return True
-    age = now - ticket.created_at
-    if (
-        group_id is not None
-        and ticket.group_id == group_id
-        and age <= timedelta(hours=desk.policy.thread_hours)
-    ):
-        return True
-    shared = places(ticket.summary) & places(summary)
-    return bool(shared) and age <= timedelta(hours=24)
 
 
 def join_open_ticket(
@@ -108,33 +100,79 @@ def join_open_ticket(
     summary = mask_private_numbers(text.strip())
     community_id = _community_of(reporter, group)
     group_id = group.id if group is not None else None
-    since = now - timedelta(hours=desk.policy.duplicate_window_hours)
+    since = now - max(
+        timedelta(hours=desk.policy.duplicate_window_hours), timedelta(days=desk.policy.same_place_days)
+    )
     candidates = list(_open_tickets(session, community_id, since))
+    last = _last_joined(session, candidates)
+    report = Report(summary, category, intent == URGENT, group_id)
+
+    def matches(ticket: Ticket, own: bool) -> bool:
+        return same_problem(desk.policy, ticket, last[ticket.number], report, now, own=own)
+
     own = [t for t in candidates if _reported_by(session, t, reporter.id)]
-    if intent == URGENT:
-        best_own = next((t for t in own if t.urgent), None)
-    else:
-        best_own = max(own, key=lambda t: similarity(t.summary, summary), default=None)
-        if best_own is not None and not _same_problem(best_own, summary, category, now):
-            best_own = None
+    best_own = next(
+        (t for t in sorted(own, key=lambda t: -similarity(t.summary, summary)) if matches(t, True)), None
+    )
     if best_own is not None:
         return _follow_up(
             desk, session, best_own, now=now, reporter=reporter, group_id=group_id, text=summary
         )
-    others = [
-        t for t in candidates if t not in own and (t.category == category or (t.urgent and intent == URGENT))
-    ]
-    best = next(
-        (
-            t
-            for t in sorted(others, key=lambda t: -similarity(t.summary, summary))
-            if _same_report(desk, t, summary, group_id, now)
-        ),
-        None,
-    )
+    others = sorted((t for t in candidates if t not in own), key=lambda t: -similarity(t.summary, summary))
+    best = next((t for t in others if matches(t, False)), None)
     if best is None:
         return None
     return _merge(desk, session, best, now=now, reporter=reporter, group_id=group_id, message_id=message_id)
+
+
+def join_ticket(
+    desk: Desk,
+    session: Session,
+    ticket_id: int,
+    *,
+    now: datetime,
+    reporter: Person,
+    group: ChatGroup | None,
+    message_id: str,
+    text: str,
+    tell_handler: bool,
+    follow_up: bool = True,
+) -> Filed | None:
+    """Add a message to the ticket intake found open in its thread, quietly: a reporter's detail (a
+    room number) goes to the ticket's log (unless not `follow_up`: a question about it), a neighbour
+    becomes one more reporter. Only the handler is told, and only when the message says something
+    (`tell_handler`), never the group."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.state not in OPEN_STATES:
+        return None
+    group_id = group.id if group is not None else None
+    summary = mask_private_numbers(text.strip())
+    if _reported_by(session, ticket, reporter.id):
+        if not follow_up:
+            return Filed(ticket, "known", [])
+        filed = _follow_up(desk, session, ticket, now=now, reporter=reporter, group_id=group_id, text=summary)
+    else:
+        filed = _merge(
+            desk, session, ticket, now=now, reporter=reporter, group_id=group_id, message_id=message_id
+        )
+    notices: list[Outgoing] = []
+    if tell_handler and ticket.handler_id is not None:
+        who = reporter.name or reporter.id
+        notices.append(Outgoing(f"{ticket.id}号工单 {who}补充：{text.strip()}", to_id=ticket.handler_id))
+    return Filed(filed.ticket, filed.outcome, urgent_first(ticket, notices))
+
+
+def standing(desk: Desk, session: Session, ticket: Ticket) -> str:
+    """Where a ticket stands, told to a resident who asks how their problem is going."""
+    done = local(ticket.resolved_at) if ticket.resolved_at is not None else None
+    return texts.STANDING[ticket.state.value].format(
+        summary=texts.excerpt(ticket.summary, 16),
+        number=ticket.id,
+        handler=desk.handler_label(session, ticket),
+        deadline=texts.when(ticket.deadline),
+        day=f"{done.month}月{done.day}日" if done is not None else "",
+        resolution=mask_private_numbers(ticket.resolution) or "已处理",
+    )
 
 
 def _community_of(reporter: Person, group: ChatGroup | None) -> str | None:

@@ -28,6 +28,15 @@ FILED_URGENT = "{number}号紧急工单已建立，已通知{handler}马上处�
 MERGED = "这个问题已有邻居反映过，是{number}号工单（现在{reporters}位居民反映），{handler}正在跟进，有进展会一起告诉您。"
 FOLLOW_UP = "已把您补充的情况记到{number}号工单里，{handler}会看到。"
 CONFIRM = "您是想反映“{summary}”这个问题吗？需要的话回复“是”，小棲帮您登记；不需要就不用管。"
+# a resident asks how their problem is going: where its ticket stands, by state
+STANDING = {
+    "待签收": "您说的“{summary}”是{number}号工单，已派给{handler}，{deadline}前办结，有进展会告诉您。",
+    "已签收": "您说的“{summary}”是{number}号工单，{handler}正在处理，{deadline}前办结，有进展会告诉您。",
+    "处理中": "您说的“{summary}”是{number}号工单，{handler}正在处理，{deadline}前办结，有进展会告诉您。",
+    "已退回": "您说的“{summary}”是{number}号工单，正在换更合适的人办理，有进展会告诉您。",
+    "已办结": "您说的“{summary}”是{number}号工单，{day}已办结：{resolution}",
+    "已评价": "您说的“{summary}”是{number}号工单，{day}已办结：{resolution}",
+}
 CONFIRM_WORDS = frozenset({"是", "是的", "对", "对的", "嗯", "需要", "要", "好", "好的", "登记"})
 
 NEW_FOR_HANDLER = (

@@ -439,5 +439,14 @@ def _mount_nlp() -> None:
 _mount_nlp()
 
 
+def _mount_eval() -> None:
+    from xiaoqi.cli_eval import eval_app
+
+    app.add_typer(eval_app, name="eval", help="Measure the bot's judgement on labelled conversations.")
+
+
+_mount_eval()
+
+
 def main() -> None:
     app()

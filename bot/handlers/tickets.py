@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, or_, select
 
@@ -13,8 +14,12 @@ from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import STAFF_ROLES, ChatGroup, Membership, Person, Role
 from groups.registry import CATEGORIES
-from nlp import Labels
+from moderation.service import exempt_ids
+from nlp import Labels, normalize
+from nlp.rules import emergency_rule, not_now
 from tickets import lifecycle, texts
+from tickets.conversation import gather, quote_of
+from tickets.intake import Action, Decision, Reading, decide
 from tickets.lifecycle import get_ticket, may_manage
 from tickets.models import (
     OPEN_STATES,
@@ -26,16 +31,18 @@ from tickets.models import (
     TicketReporter,
     TicketState,
 )
-from tickets.service import URGENT, file_petition, join_open_ticket
+from tickets.service import URGENT, file_petition, join_ticket, standing
 from xiaoqi.clock import local
 from xiaoqi.errors import XiaoqiError
+from xiaoqi.privacy import mask_private_numbers
 
 if TYPE_CHECKING:
     from bot.app import App
 
+log = logging.getLogger(__name__)
 router = Router()
 HANDLING_ROLES = frozenset({Role.SOCIAL_WORKER, Role.GRID_WORKER, Role.LEADER, Role.ADMIN})
-PETITION_INTENTS = frozenset({"诉求", URGENT})
+SHORT_ECHO = 8  # "+1", "我家也是": a reaction this short tells the handler nothing new
 PHOTO_WINDOW = timedelta(minutes=30)
 RATING_WORDS = frozenset(r.value for r in Rating if r is not Rating.DEFAULT)
 _NOT_WORDS = re.compile(r"\[[^\[\]]{1,6}\]|[\s。，,！!？?~～.、…【】]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
@@ -91,18 +98,19 @@ def report(
     ).notices
 
 
-def _wants(sender: Person, text: str, intent: str | None) -> bool:
-    """Whether intake may act: a resident's confirmation or rating word, or a petition."""
-    if sender.role.is_staff:
+def _idle(ctx: Context) -> bool:
+    """Nothing for intake to do (the replay's quick path takes the message): staff, or a resident's
+    message that is neither a one-word answer to the bot nor anything intake might act on."""
+    if ctx.sender.role.is_staff:
+        return True
+    word = _word(ctx.message.text)
+    if word in texts.CONFIRM_WORDS or word in RATING_WORDS:
         return False
-    word = _word(text)
-    return word in texts.CONFIRM_WORDS or word in RATING_WORDS or intent in PETITION_INTENTS
+    said = Router.without_bot_mention(ctx.message.text, ctx.app.settings.bot_id, ctx.app.settings.bot_name)
+    return not ctx.app.desk.intake.may_act(said, ctx.labels.intent if ctx.labels else None)
 
 
-@router.on_message(
-    kinds=(MessageKind.TEXT,),
-    idle=lambda ctx: not _wants(ctx.sender, ctx.message.text, ctx.labels.intent if ctx.labels else None),
-)
+@router.on_message(kinds=(MessageKind.TEXT,), idle=_idle)
 def intake(
     ctx: Context,
     app: App,
@@ -114,56 +122,139 @@ def intake(
     record: Message,
     labels: Labels | None,
 ) -> list[Outgoing] | None:
-    """Confirmations, ratings, and petitions the classifier is sure enough about."""
-    if not _wants(sender, message.text, record.intent):
+    """A resident's message: a one-word answer to the bot (yes, a rating), or what intake decides."""
+    if sender.role.is_staff:
         return None
     word = _word(message.text)
     if word in texts.CONFIRM_WORDS and (answer := _confirmed(app, session, now, sender, group)) is not None:
         return answer
     if word in RATING_WORDS:
         return _rate(app, session, now, sender, Rating(word))
-    if record.intent not in PETITION_INTENTS or record.confidence is None:
-        return None
-    category = record.category if record.category in CATEGORIES else "其他"
     said = Router.without_bot_mention(message.text, app.settings.bot_id, app.settings.bot_name)
-    concrete = labels is None or _about_something(labels, app.desk.policy.category_confidence)
-    if record.intent == URGENT or record.confidence >= app.desk.policy.ticket_confidence:
-        # a vague petition ("早就该管管了") only joins a ticket already open in its thread
-        filing = file_petition if concrete or record.intent == URGENT else join_open_ticket
-        filed = filing(
+    reply, quoted = quote_of(said)
+    reading = Reading(
+        text=reply,
+        intent=record.intent,
+        category=record.category if record.category in CATEGORIES else "其他",
+        confidence=record.confidence or 0.0,
+        category_confidence=_category_confidence(labels),
+        intents=labels.scores.get("intent", {}) if labels is not None else {},
+        **_danger(reply, record.intent),
+        addressed=message.is_private or app.settings.bot_id in message.mentions or said != message.text,
+        quoted=quoted,
+        mentions_others=any(m != app.settings.bot_id for m in message.mentions),
+        sender_id=sender.id,
+    )
+    policy = app.desk.intake
+    talk = gather(
+        session,
+        now=now,
+        speaker=sender,
+        group_id=group.id if group else None,
+        community_id=(group.community_id if group else None) or sender.community_id,
+        message_id=message.message_id,
+        text=message.text,
+        exempt=exempt_ids(session),
+        lookback=policy.lookback,
+        progress=policy.asks_progress(reply),
+    )
+    decision = decide(reading, talk, policy, now)
+    log.debug("intake %s: %s (%s)", message.message_id, decision.action.value, decision.reason)
+    return _act(ctx, app, session, now, message, sender, group, reading, decision)
+
+
+def _danger(text: str, intent: str | None) -> dict[str, Any]:
+    """What the emergency rules say of a 紧急 message: which one fires, how strong, or that it is not now."""
+    if intent != URGENT:
+        return {}
+    normal = normalize(text)
+    rule = emergency_rule(normal)
+    return {
+        "danger_rule": rule.name if rule is not None else None,
+        "danger_strong": rule is not None and rule.strong,
+        "not_now": not_now(normal),
+    }
+
+
+def _category_confidence(labels: Labels | None) -> float:
+    """How sure the classifier is of what a petition is about (not just "早就该管管了"), among the real
+    categories; without labels (no classifier) the category is taken as known."""
+    if labels is None:
+        return 1.0
+    categories = [v for k, v in labels.scores.get("category", {}).items() if k in CATEGORIES]
+    return max(categories, default=0.0) / max(1e-9, sum(categories))
+
+
+def _act(
+    ctx: Context,
+    app: App,
+    session: Session,
+    now: datetime,
+    message: Incoming,
+    sender: Person,
+    group: ChatGroup | None,
+    said: Reading,
+    decision: Decision,
+) -> list[Outgoing] | None:
+    action = decision.action
+    if action in (Action.NEW_TICKET, Action.EMERGENCY):
+        return file_petition(
             app.desk,
             session,
             now=now,
             reporter=sender,
             group=group,
             message_id=message.message_id,
-            text=said,
-            intent=record.intent,
-            category=category,
+            text=said.text,
+            intent=URGENT if action is Action.EMERGENCY else "诉求",
+            category=said.category,
+        ).notices
+    if action is Action.JOIN_TICKET:
+        assert decision.ticket_id is not None
+        filed = join_ticket(
+            app.desk,
+            session,
+            decision.ticket_id,
+            now=now,
+            reporter=sender,
+            group=group,
+            message_id=message.message_id,
+            text=said.text,
+            tell_handler=not app.desk.intake.echoes(said.text) or len(said.text) > SHORT_ECHO,
         )
         return filed.notices if filed is not None else None
-    if record.confidence >= app.desk.policy.confirm_confidence and concrete:
+    if action is Action.PROGRESS:
+        assert decision.ticket_id is not None
+        ticket = get_ticket(session, decision.ticket_id)
+        if ticket.state in OPEN_STATES:  # who asks after an open problem hears of it from now on
+            join_ticket(
+                app.desk,
+                session,
+                ticket.number,
+                now=now,
+                reporter=sender,
+                group=group,
+                message_id=message.message_id,
+                text=said.text,
+                tell_handler=False,
+                follow_up=False,
+            )
+        return [ctx.reply(standing(app.desk, session, ticket))]
+    if action is Action.CONFIRM:
         session.add(
             PendingConfirmation(
                 person_id=sender.id,
                 group_id=group.id if group else None,
                 message_id=message.message_id,
-                text=said,
-                intent=record.intent,
-                category=category,
+                text=said.text,
+                intent="诉求",
+                category=said.category,
                 asked_at=now,
                 expires_at=now + timedelta(minutes=app.desk.policy.confirm_minutes),
             )
         )
-        shown = Router.without_bot_mention(record.text, app.settings.bot_id, app.settings.bot_name)
-        return [ctx.reply(texts.CONFIRM.format(summary=texts.excerpt(shown)))]
+        return [ctx.reply(texts.CONFIRM.format(summary=texts.excerpt(mask_private_numbers(said.text))))]
     return None
-
-
-def _about_something(labels: Labels, threshold: float) -> bool:
-    """Whether the classifier can tell what the petition is about (not just "早就该管管了")."""
-    categories = {k: v for k, v in labels.scores.get("category", {}).items() if k in CATEGORIES}
-    return bool(categories) and max(categories.values()) >= threshold
 
 
 def _confirmed(
