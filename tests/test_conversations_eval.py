@@ -90,12 +90,12 @@ def test_labels_parse() -> None:
 # Floors on the project's corpus (docs/conversations.md): the holdout was written by another author and is
 # never used for tuning; the tuning sets must not regress either. Measured values are in the README.
 FLOORS = {
-    "holdout.jsonl": {"ticket_precision": 0.88, "problem_recall": 0.85, "emergency_precision": 0.6},
+    "holdout.jsonl": {"ticket_precision": 0.9, "problem_recall": 0.85, "emergency_precision": 0.7},
     "tune.jsonl": {"ticket_precision": 0.95, "problem_recall": 0.95, "emergency_precision": 0.9},
     "tune2.jsonl": {"ticket_precision": 0.8, "problem_recall": 0.9, "emergency_precision": 0.9},
     "tune3.jsonl": {"ticket_precision": 0.88, "problem_recall": 0.9, "emergency_precision": 0.85},
 }
-MOST_DUPLICATES = {"holdout.jsonl": 7, "tune.jsonl": 3, "tune2.jsonl": 3, "tune3.jsonl": 3}
+MOST_DUPLICATES = {"holdout.jsonl": 6, "tune.jsonl": 3, "tune2.jsonl": 3, "tune3.jsonl": 3}
 
 
 @pytest.mark.parametrize("name", sorted(FLOORS))

@@ -7,6 +7,13 @@ voice messages) fill each group's days with the rhythm of a real neighbourhood g
 mornings and evenings, quiet nights, a different pace at weekends and over the National Day
 holiday. A fixed seed makes every run write the same file.
 
+Every line carries a `label` saying what it is (docs/conversations.md), so the month can be
+measured: ticket:P, echo:P, emergency:E, question or none. The material says the kind (each pool,
+pool item, written thread line and scene step; see the head of scenes.yaml) and the generator
+gives each problem its id: p0001, ... for everyday complaints (e0001, ... for an everyday
+emergency), s-<scene id>-<n> for the n-th play of a scene. Labelling draws no random numbers,
+so the labels change nothing else in the month.
+
     python tools/make_demo_month.py [--registry ...] [--scenes ...] [--out ...] [--stats]
 """
 
@@ -258,6 +265,7 @@ class Message:
     kind: str
     mentions: tuple[str, ...]
     source: str  # the pool or scene it came from, for --stats
+    label: str = "none"  # what the line is: ticket:P, echo:P, emergency:E, question or none
 
 
 ROLES = {
@@ -272,6 +280,70 @@ ROLES = {
     "leader": "leader",
     "admin": "admin",
 }
+
+
+# How the material labels a line: a kind, and for a scene's second problem a letter (ticket:b).
+WRITTEN_LABEL = re.compile(r"(none|question|(ticket|echo|emergency)(:[a-z])?)")
+POOL_LABEL = re.compile(r"none|question|ticket|echo|emergency")
+
+
+class Problems:
+    """The problems one thread or one played scene reports: turns each line's label as the
+    material writes it into the label of the month, giving each problem its id."""
+
+    def __init__(self, new_id: Callable[[str, str], str], where: str = "") -> None:
+        self.new_id = new_id  # (kind, letter) -> a new id
+        self.where = where  # a scene, where an echo must follow its problem
+        self.found: dict[str, tuple[str, str]] = {}  # letter -> kind, id
+
+    def label(self, written: str) -> str:
+        kind, _, letter = written.partition(":")
+        if kind in ("none", "question"):
+            return kind
+        if kind in ("ticket", "emergency") and letter not in self.found:
+            self.found[letter] = kind, self.new_id(kind, letter)
+        if letter not in self.found:
+            if self.where:
+                raise SystemExit(f"{self.where}: {written} before the problem is reported")
+            return "none"  # agreeing with a thread that reports nothing
+        known, pid = self.found[letter]
+        if "emergency" in (kind, known):
+            return f"emergency:{pid}"  # reports to an emergency, and its echoes, are part of it
+        return f"{kind}:{pid}"
+
+
+def pool_labels(material: dict[str, Any]) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """The label of every pool item by pool and text (its own, or its pool's), and the items'
+    own labels; checks that the material labels every line it can."""
+    of_pool = {pool: label for label, pools in material["pool_labels"].items() for pool in pools}
+    if not all(POOL_LABEL.fullmatch(label) for label in material["pool_labels"]):
+        raise SystemExit(f"pool_labels: unknown label in {sorted(material['pool_labels'])}")
+    if sorted(of_pool) != sorted(material["pools"]) or len(of_pool) != sum(
+        len(p) for p in material["pool_labels"].values()
+    ):
+        raise SystemExit("pool_labels must name every pool exactly once")
+    labels: dict[str, dict[str, str]] = {}
+    own: dict[str, dict[str, str]] = {}
+    for pool, items in material["pools"].items():
+        labels[pool], own[pool] = {}, {}
+        for item in items:
+            text = item if isinstance(item, str) else item["text"]
+            if isinstance(item, dict) and "label" in item:
+                own[pool][text] = item["label"]
+            label = own[pool].get(text, of_pool[pool])
+            if not POOL_LABEL.fullmatch(label) or text in labels[pool]:
+                raise SystemExit(f"pool {pool}: bad label or repeated text: {text}")
+            labels[pool][text] = label
+    for section in ("qa", "chatter_threads"):
+        for thread in material[section]:
+            for step in thread:
+                if not WRITTEN_LABEL.fullmatch(step.get("label", "none")) or ":" in step.get("label", ""):
+                    raise SystemExit(f"{section}: bad label in {step}")
+    for scene in material["scenes"]:
+        for step in scene["steps"]:
+            if not WRITTEN_LABEL.fullmatch(str(step.get("label"))):
+                raise SystemExit(f"scene {scene['id']}: every step needs a label: {step}")
+    return labels, own
 
 
 def load_groups(registry: dict[str, Any]) -> dict[str, Group]:
@@ -396,6 +468,9 @@ class Month:
         self.qa: list[list[dict[str, Any]]] = material["qa"]
         self.asks: list[list[dict[str, Any]]] = material["chatter_threads"]
         self.scenes: list[dict[str, Any]] = material["scenes"]
+        self.labels, self.own_labels = pool_labels(material)
+        self.problem_count: Counter[str] = Counter()  # everyday problems: p (tickets), e (emergencies)
+        self.plays: Counter[str] = Counter()  # how often each scene has been played
         self.newcomer_names: list[str] = material["newcomers"]
         self.messages: list[Message] = []
         self.uses: Counter[str] = Counter()
@@ -460,6 +535,11 @@ class Month:
         return person
 
     # ---- texts -------------------------------------------------------------------------
+    def everyday_id(self, kind: str, letter: str) -> str:
+        prefix = "e" if kind == "emergency" else "p"
+        self.problem_count[prefix] += 1
+        return f"{prefix}{self.problem_count[prefix]:04d}"
+
     def fresh(self, items: Sequence[T], key: Callable[[T], str]) -> T:
         """One of the items, preferring what the month has used least, so no text wears out."""
         weights = [1 / (1 + self.uses[key(i)]) ** 2 for i in items]
@@ -519,12 +599,13 @@ class Month:
         source: str = "",
         about: Person | None = None,
         unit: int | None = None,
+        label: str = "none",
     ) -> None:
         mentions: list[str] = []
         text = self.fill(text, group, about or sender, mentions, unit)
         if text.startswith("@" + BOT_NAME):
             mentions.insert(0, BOT_ID)
-        self.messages.append(Message(at, group.id, sender, text, kind, tuple(mentions), source))
+        self.messages.append(Message(at, group.id, sender, text, kind, tuple(mentions), source, label))
 
     # ---- scenes ------------------------------------------------------------------------
     def play_scenes(self) -> None:
@@ -581,6 +662,9 @@ class Month:
         near = cast["resident"].building() if scene.get("near") and "resident" in cast else None
         used = {p.id for p in cast.values()}
         unit = rng.randint(1, 3)
+        self.plays[scene["id"]] += 1
+        play = f"s-{scene['id']}-{self.plays[scene['id']]}"
+        problems = Problems(lambda kind, letter: play + letter, "scene " + scene["id"])
         at = start
         for i, step in enumerate(scene["steps"]):
             at = self.step_time(step, at, first=i == 0)
@@ -595,13 +679,23 @@ class Month:
                     used.add(speaker.id)
                 else:
                     speaker = self.staff(group, role)
+                label = step["label"]
                 if "pool" in step:  # a pooled line speaks for its speaker
                     text, about = self.pick(step["pool"], at), speaker
+                    label = self.own_labels[step["pool"]].get(text, label)
                 else:
                     text, about = step.get("text", ""), cast.get("resident", speaker)
                 kind = step.get("kind", "text")
                 self.say(
-                    at, group, speaker, text, kind=kind, source="scene:" + scene["id"], about=about, unit=unit
+                    at,
+                    group,
+                    speaker,
+                    text,
+                    kind=kind,
+                    source="scene:" + scene["id"],
+                    about=about,
+                    unit=unit,
+                    label=problems.label(label),
                 )
                 if kind == "join":
                     speaker.joined = at
@@ -699,6 +793,7 @@ class Thread:
         self.at = start
         self.opener = month.resident(group, start)
         self.talked = {self.opener.id}
+        self.problems = Problems(month.everyday_id)
 
     def wait(self, lo: float = 0.3, hi: float = 6.0) -> None:
         """Let some minutes pass, between lo and hi give or take a half."""
@@ -719,10 +814,21 @@ class Thread:
         *,
         about: Person | None = None,
         unit: int | None = None,
+        label: str = "none",
     ) -> None:
         if not sender.present(self.group.id, self.at):
             return  # left the group before the thread got this far
-        self.month.say(self.at, self.group, sender, text, kind=kind, source=source, about=about, unit=unit)
+        self.month.say(
+            self.at,
+            self.group,
+            sender,
+            text,
+            kind=kind,
+            source=source,
+            about=about,
+            unit=unit,
+            label=self.problems.label(label),
+        )
 
     def line(
         self,
@@ -733,10 +839,12 @@ class Thread:
         about: Person | None = None,
         unit: int | None = None,
     ) -> None:
-        self.post(sender, self.month.pick(pool, self.at), kind, pool, about=about, unit=unit)
+        text = self.month.pick(pool, self.at)
+        self.post(sender, text, kind, pool, about=about, unit=unit, label=self.month.labels[pool][text])
 
-    def image(self, sender: Person) -> None:
-        self.post(sender, "[图片]", "image", "image")
+    def image(self, sender: Person, label: str = "none") -> None:
+        """A picture: of the complaint when `label` says so (ticket), else of nothing to act on."""
+        self.post(sender, "[图片]", "image", "image", label=label)
 
     def replies(self, pool: str, lo: int, hi: int, extra: str | None = None) -> None:
         """A few replies by other residents, mostly few; some from `extra` (laughs)."""
@@ -747,7 +855,7 @@ class Thread:
             text = self.month.pick(use, self.at)
             if text not in said:
                 said.add(text)
-                self.post(self.other(), text, "text", use)
+                self.post(self.other(), text, "text", use, label=self.month.labels[use][text])
 
     def written(self, thread: list[dict[str, Any]], source: str) -> None:
         """A thread written out in full: the opener asks, the others answer as written."""
@@ -766,7 +874,15 @@ class Thread:
             text = step["text"]
             if i == 0 and source == "qa" and self.rng.random() < 0.15:
                 text = "{@sw} " + text
-            self.post(speaker, text, "text", source if i == 0 else source + "_answer", about=self.opener)
+            label = step.get("label", "question" if i == 0 and source == "qa" else "none")
+            self.post(
+                speaker,
+                text,
+                "text",
+                source if i == 0 else source + "_answer",
+                about=self.opener,
+                label=label,
+            )
 
 
 # ---- everyday thread kinds: each plays one thread ------------------------------------------
@@ -846,7 +962,7 @@ def petition(t: Thread, kind: str) -> None:
     t.line(person, kind, unit=unit)
     if rng.random() < 0.25:
         t.wait(0.2, 2)
-        t.image(person)
+        t.image(person, "ticket")
     if rng.random() < 0.2:
         t.wait(0.5, 5)
         t.line(person, "petition_followup", unit=unit)
@@ -892,7 +1008,9 @@ def miniprogram(t: Thread, kind: str) -> None:
     title = t.month.pick("miniprogram_title", t.at)
     staff_post = any(w in title for w in MINIPROGRAMS_BY_STAFF)
     poster = t.month.staff(t.group, "social worker") if staff_post else t.opener
-    t.post(poster, title, "miniprogram", "miniprogram_title")
+    t.post(
+        poster, title, "miniprogram", "miniprogram_title", label=t.month.labels["miniprogram_title"][title]
+    )
     t.replies("miniprogram_reply", 1, 5)
 
 
@@ -976,6 +1094,7 @@ def write(messages: list[Message], out: Path) -> None:
             record["kind"] = m.kind
         if m.mentions:
             record["mentions"] = list(m.mentions)
+        record["label"] = m.label
         lines.append(json.dumps(record, ensure_ascii=False))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -995,6 +1114,9 @@ def main() -> None:
         sources = Counter(m.source.split(":")[0] for m in messages)
         for source, n in sources.most_common():
             print(f"{source:20} {n:5} {100 * n / len(messages):5.1f}%", file=sys.stderr)
+        labels = Counter(m.label.split(":")[0] for m in messages)
+        problems = {m.label.split(":", 1)[1] for m in messages if ":" in m.label}
+        print("labels:", dict(labels.most_common()), f"problems: {len(problems)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

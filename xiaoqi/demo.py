@@ -6,7 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from moderation.models import ModerationCase
 from notices.models import Notice, NoticeRun
 from tickets.models import Ticket
 from xiaoqi.clock import local
+from xiaoqi.conversations import SILENT_KINDS, Conversation, Figures, figures, read_labelled
 from xiaoqi.db import session_scope
 from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
@@ -47,25 +48,41 @@ def _events(path: Path, bot_id: str) -> list[Incoming | Tick]:
     return events
 
 
+@dataclass
+class Traffic:
+    """What the demo month said: the bot's messages (in groups among them) and people's group speech."""
+
+    sent: int = 0
+    sent_to_groups: int = 0
+    people_in_groups: int = 0
+
+
 def run_month(
     app: App, events: Sequence[Incoming | Tick], until: datetime, replies: Path, console: Console
-) -> int:
-    """Feed the month to the app while simulated staff and residents answer back; returns messages sent."""
+) -> Traffic:
+    """Feed the month to the app while simulated staff and residents answer back."""
     people = DemoPeople()
-    sent = 0
+    traffic = Traffic(
+        people_in_groups=sum(
+            1
+            for e in events
+            if isinstance(e, Incoming) and e.group_id is not None and e.kind not in SILENT_KINDS
+        )
+    )
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with replies.open("w", encoding="utf-8") as sink, Progress(*columns, console=console) as progress:
         task = progress.add_task("回放一个月的群消息", total=len(events))
 
         def emit(produced: list[Outgoing]) -> None:
-            nonlocal sent
             people.react(produced)
             for message in produced:
                 sink.write(json.dumps(output_record(message), ensure_ascii=False) + "\n")
-            sent += len(produced)
+            traffic.sent += len(produced)
+            traffic.sent_to_groups += sum(1 for message in produced if message.group_id is not None)
 
         def reactions(before: datetime) -> None:
             for reaction in people.due(before):
+                traffic.people_in_groups += reaction.group_id is not None
                 emit(app.handle(reaction))
 
         def advancing() -> Iterator[Incoming | Tick]:
@@ -77,10 +94,10 @@ def run_month(
         reactions(until)
         emit(app.advance(until))
         drain(app, emit, until=until)  # the month ends here: its report is built next
-    return sent
+    return traffic
 
 
-def _summary(session: Session, sent: int, seconds: float, out: Path) -> Table:
+def _summary(session: Session, traffic: Traffic, talk: Conversation, seconds: float, out: Path) -> Table:
     table = Table(title="小棲演示：一个月的社区群消息", show_header=False)
     table.add_column(style="bold")
     table.add_column()
@@ -115,11 +132,35 @@ def _summary(session: Session, sent: int, seconds: float, out: Path) -> Table:
         table.add_row(label, value)
     for label, value in community_summary(session):
         table.add_row(label, value)
-    table.add_row("小棲发出的消息", str(sent))
+    for label, value in judgement_summary(figures(session, talk, traffic.sent_to_groups)):
+        table.add_row(label, value)
+    table.add_row("小棲发出的消息", f"{traffic.sent}（群里 {traffic.sent_to_groups}）")
+    if traffic.people_in_groups:
+        table.add_row(
+            "小棲的群消息 / 每百条群众发言", f"{100 * traffic.sent_to_groups / traffic.people_in_groups:.1f}"
+        )
     table.add_row("用时", f"{seconds:.1f} 秒")
     table.add_row("数据库 / 日志", f"{out / 'xiaoqi.db'} / {out / 'xiaoqi.log'}")
     table.add_row("小棲的全部回复", str(out / "replies.jsonl"))
     return table
+
+
+def judgement_summary(found: Figures) -> list[tuple[str, str]]:
+    """How many tickets and emergencies the month's scripted lines say are real (each line is labelled)."""
+    if not found.tickets:
+        return []
+    return [
+        (
+            "工单是否真实",
+            f"{found.real_tickets}/{found.tickets} 件出自真实问题；{found.problems_ticketed}/{found.problems} "
+            f"个问题立了工单，同一问题重复立单 {found.duplicates} 件",
+        ),
+        (
+            "紧急工单是否真实",
+            f"{found.real_urgent_tickets}/{found.urgent_tickets} 件出自真实紧急情况；"
+            f"{found.emergencies_caught}/{found.emergencies} 起紧急情况及时报警",
+        ),
+    ]
 
 
 def community_summary(session: Session) -> list[tuple[str, str]]:
@@ -206,9 +247,11 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
     month_end = (local(last).replace(day=28) + timedelta(days=4)).replace(
         day=1, hour=0, minute=0, second=0, microsecond=0
     )
-    sent = run_month(app, events, month_end, out / "replies.jsonl", console)
+    traffic = run_month(app, events, month_end, out / "replies.jsonl", console)
+    with (demo_dir / "month.jsonl").open(encoding="utf-8") as lines:
+        talk = read_labelled(lines, settings.bot_id)
     with session_scope(app.engine) as session:
-        console.print(_summary(session, sent, time.perf_counter() - started, out))
+        console.print(_summary(session, traffic, talk, time.perf_counter() - started, out))
     from reports.build import build_report
 
     report_month = local(last).strftime("%Y-%m")
