@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from consult.models import Consultation, ConsultState, FollowUp
-from groups.models import Community, Department, Person, Street
+from groups.models import Community, Department, Person, Role, Street
 from groups.scope import ScopeKind
+from moderation.models import ModerationExempt
 from nlp.segment import Segmenter
 from reports.figures import UNREGISTERED, Compared
 from reports.period import Month, Scope
@@ -26,6 +27,8 @@ from tickets.models import Rating, Ticket, TicketReporter
 from tickets.stats import DONE, seconds_between, ticket_figures
 
 OVERDUE_SHOWN = 15
+# how staff close a ticket that was not a real problem: never a typical case
+FALSE_ALARM = ("误报", "不属实", "虚惊", "非紧急", "无需处理", "不是紧急")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _NICKNAME_PREFIX = ("小", "老", "阿")
 
@@ -343,8 +346,20 @@ def _hours(start: datetime, end: datetime | None) -> str:
 def typical_cases(
     session: Session, month: Month, scope: Scope, consult: ConsultSection, segmenter: Segmenter | None = None
 ) -> list[Case]:
-    """Up to three: the issue most residents raised, the fastest emergency, a consultation that led to action."""
-    where = [col(Ticket.created_at) >= month.start, col(Ticket.created_at) < month.end]
+    """Up to three: the issue most residents raised, the fastest emergency, a consultation that led to action.
+    The tickets are real ones: raised by residents (not staff or the property desk), resolved, not rated
+    不满意, and not closed by staff as a false alarm."""
+    residents = select(Person.id).where(
+        Person.role == Role.RESIDENT, col(Person.id).not_in(select(ModerationExempt.person_id))
+    )
+    where = [
+        col(Ticket.created_at) >= month.start,
+        col(Ticket.created_at) < month.end,
+        col(Ticket.resolved_at).is_not(None),
+        col(Ticket.reporter_id).in_(residents),
+        or_(col(Ticket.rating).is_(None), col(Ticket.rating) != Rating.UNSATISFIED),
+        *(col(Ticket.resolution).not_like(f"%{word}%") for word in FALSE_ALARM),
+    ]
     if scope.community_ids is not None:
         where.append(col(Ticket.community_id).in_(scope.community_ids))
     community = dict(session.exec(select(Community.id, Community.name)).all())
@@ -372,7 +387,7 @@ def typical_cases(
         )
     fast = session.exec(
         select(Ticket)
-        .where(*where, col(Ticket.urgent).is_(True), col(Ticket.resolved_at).is_not(None))
+        .where(*where, col(Ticket.urgent).is_(True), col(Ticket.accepted_at).is_not(None))
         .order_by(seconds_between(Ticket.created_at, Ticket.resolved_at), col(Ticket.id))
         .limit(1)
     ).first()

@@ -17,7 +17,9 @@ from reports.period import Month, Scope
 # System events are not speech: they do not count as messages in the report.
 SILENT_KINDS = (MessageKind.JOIN.value, MessageKind.LEAVE.value, MessageKind.RECALL.value)
 PETITION_INTENTS = ("诉求", "紧急")
-TOPIC_INTENTS = ("诉求", "紧急", "建议", "咨询")
+# what residents raise (petitions, emergencies, suggestions): the hot topics come from these alone, not
+# from questions, group-buy chatter or ads
+TOPIC_INTENTS = ("诉求", "紧急", "建议")
 
 
 class utc_hour(FunctionElement[str]):

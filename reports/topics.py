@@ -1,6 +1,7 @@
 """Hot topics (热点): messages about the same problem across groups, with how many residents and groups.
 
-Only petition-like messages (诉求, 紧急, 建议, 咨询: a few percent of traffic) are read, at most MAX_TEXTS
+Only what residents raise (诉求, 紧急, 建议 by residents, not by staff or the property desk: a few percent of
+traffic) is read, at most MAX_TEXTS
 of them, sampled deterministically by message id. Each category is clustered on its own: content words
 (jieba, project stop words, consult.cluster's filler words) weighed by TF-IDF over words and the characters
 inside them; MiniBatchKMeans over-splits into many small clusters, whose centroids are then merged by
@@ -29,6 +30,7 @@ from sqlmodel import Session, col, select
 from consult.cluster import DEFAULT_STOPWORDS, FILLER_WORDS
 from groups.messages import Message
 from groups.models import Person, Role
+from moderation.models import ModerationExempt
 from nlp.normalize import normalize
 from nlp.segment import JIEBA_IMPL, Segmenter, read_word_list
 from reports.period import Month, Scope
@@ -177,7 +179,10 @@ def _analyzer(tokens: tuple[str, ...]) -> list[str]:
 
 
 def _load(session: Session, month: Month, scope: Scope) -> tuple[int, list[Row]]:
-    residents = select(Person.id).where(Person.role == Role.RESIDENT)
+    # residents' own words: not staff, not the property desk and other exempt accounts speaking for others
+    residents = select(Person.id).where(
+        Person.role == Role.RESIDENT, col(Person.id).not_in(select(ModerationExempt.person_id))
+    )
     where = [
         *message_filter(month, scope),
         col(Message.intent).in_(TOPIC_INTENTS),
