@@ -1,10 +1,10 @@
 """Intake: what a resident's message leads to, judged from the conversation and not only its labels.
 
 `decide` is a pure function of the message (`Reading`) and what surrounds it (`Conversation`, read by
-tickets.conversation.gather): who speaks, whether the message answers or agrees with someone, what is open in its thread,
-whether it asks about a problem already reported, whether it was said already. Its thresholds, windows
-and word patterns are in data/tickets/intake.yaml; its quality is measured on labelled conversations
-(`xiaoqi eval conversations`), not on single messages.
+tickets.conversation.gather): who speaks, whether the message answers or agrees with someone, what is open
+in its thread, whether it asks about a problem already reported, whether it was said already. Its thresholds,
+windows and word patterns are in data/tickets/intake.yaml; its quality is measured on labelled
+conversations (`xiaoqi eval conversations`), not on single messages.
 """
 
 from __future__ import annotations
@@ -42,6 +42,27 @@ SHORT_PROGRESS = 14  # "我反映的事咋样了": too short to name the problem
 CONCRETE_CHARS = 12  # a petition this long says enough to act on, whatever its category
 
 
+# the keys of intake.yaml and the IntakePolicy fields they set
+_CONFIDENCE = {
+    "emergency": "emergency_confidence",
+    "weak_rule": "weak_rule_confidence",
+    "ticket": "ticket_confidence",
+    "confirm": "confirm_confidence",
+    "reply_ticket": "reply_ticket_confidence",
+    "question": "question_share",
+    "category": "category_confidence",
+}
+_MINUTES = ("reply", "conversation", "follow_up", "echo", "emergency_thread", "repeat")
+_PATTERNS = {
+    "echo": "echo_patterns",
+    "progress": "progress_patterns",
+    "advice": "advice",
+    "calls_for_action": "action_calls",
+    "danger_words": "danger_words",
+    "emergency_follow_up": "emergency_follow_up",
+}
+
+
 class Action(StrEnum):
     NOTHING = "nothing"
     ANSWER = "answer"  # a question: the knowledge base may answer it
@@ -61,15 +82,17 @@ class Decision:
 
 @dataclass(frozen=True)
 class IntakePolicy:
-    emergency_confidence: float = 0.5
+    """How intake judges; the defaults are data/tickets/intake.yaml's, which explains each one."""
+
+    emergency_confidence: float = 0.8
     weak_rule_confidence: float = 0.25
     ticket_confidence: float = 0.6
     confirm_confidence: float = 0.45
     reply_ticket_confidence: float = 0.85
     category_confidence: float = 0.4
-    question_share: float = 0.2
-    reply: timedelta = timedelta(minutes=10)
-    conversation: timedelta = timedelta(minutes=0)
+    question_share: float = 0.3
+    reply: timedelta = timedelta(minutes=30)
+    conversation: timedelta = timedelta(minutes=10)
     follow_up: timedelta = timedelta(minutes=30)
     echo: timedelta = timedelta(minutes=120)
     emergency_thread: timedelta = timedelta(minutes=120)
@@ -84,38 +107,20 @@ class IntakePolicy:
 
     @classmethod
     def load(cls, path: Path) -> IntakePolicy:
+        """Read intake.yaml (and subjects.txt beside it); a key it does not know is an error, not a default."""
         spec: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        sure, minutes = spec.get("confidence", {}), spec.get("minutes", {})
-        default = cls()
-
-        def window(key: str, value: timedelta) -> timedelta:
-            return timedelta(minutes=float(minutes.get(key, value.total_seconds() / 60)))
-
-        def patterns(key: str) -> tuple[re.Pattern[str], ...]:
-            return tuple(re.compile(p) for p in spec.get(key, []))
-
-        return cls(
-            emergency_confidence=float(sure.get("emergency", default.emergency_confidence)),
-            weak_rule_confidence=float(sure.get("weak_rule", default.weak_rule_confidence)),
-            ticket_confidence=float(sure.get("ticket", default.ticket_confidence)),
-            confirm_confidence=float(sure.get("confirm", default.confirm_confidence)),
-            reply_ticket_confidence=float(sure.get("reply_ticket", default.reply_ticket_confidence)),
-            category_confidence=float(sure.get("category", default.category_confidence)),
-            question_share=float(sure.get("question", default.question_share)),
-            reply=window("reply", default.reply),
-            conversation=window("conversation", default.conversation),
-            follow_up=window("follow_up", default.follow_up),
-            echo=window("echo", default.echo),
-            emergency_thread=window("emergency_thread", default.emergency_thread),
-            repeat=window("repeat", default.repeat),
-            echo_patterns=patterns("echo"),
-            progress_patterns=patterns("progress"),
-            emergency_follow_up=patterns("emergency_follow_up"),
-            danger_words=patterns("danger_words"),
-            action_calls=patterns("calls_for_action"),
-            advice=patterns("advice"),
-            subjects=read_lexicon(path.parent / "subjects.txt"),
-        )
+        sure, minutes = spec.pop("confidence", {}), spec.pop("minutes", {})
+        unknown = [
+            *(set(sure) - set(_CONFIDENCE)),
+            *(set(minutes) - set(_MINUTES)),
+            *(set(spec) - set(_PATTERNS)),
+        ]
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s): {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {_CONFIDENCE[k]: float(v) for k, v in sure.items()}
+        values |= {k: timedelta(minutes=float(v)) for k, v in minutes.items()}
+        values |= {_PATTERNS[k]: tuple(re.compile(p) for p in v) for k, v in spec.items()}
+        return cls(subjects=read_lexicon(path.parent / "subjects.txt"), **values)
 
     @property
     def lookback(self) -> Lookback:
