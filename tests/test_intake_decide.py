@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -250,3 +251,11 @@ def test_a_wechat_quote_is_split_from_the_reply() -> None:
     text = "「3栋-502 刘阿姨：3栋电梯又停了」\n- - - - - - - - - - - - - - -\n我家也是"
     assert quote_of(text) == ("我家也是", "3栋电梯又停了")
     assert quote_of("我家也是") == ("我家也是", "")
+
+
+def test_a_mistyped_setting_is_an_error_not_a_silent_default(tmp_path: Path) -> None:
+    (tmp_path / "intake.yaml").write_text("confidence:\n  tickt: 0.7\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"unknown setting.*tickt"):
+        IntakePolicy.load(tmp_path / "intake.yaml")
+    (tmp_path / "intake.yaml").write_text("confidence:\n  ticket: 0.7\n", encoding="utf-8")
+    assert IntakePolicy.load(tmp_path / "intake.yaml").ticket_confidence == 0.7
