@@ -33,7 +33,7 @@ from nlp.train import TrainConfig
 logger = logging.getLogger(__name__)
 
 # Bump when a change to normalisation, segmentation, features or rules changes predictions.
-NLP_VERSION = "1"
+NLP_VERSION = "2"
 MANIFEST = "manifest.json"
 HEADS_FILE = "heads.joblib"
 USERDICT_FILE = "userdict.txt"

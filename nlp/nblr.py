@@ -61,8 +61,9 @@ class NBLogisticRegression(ClassifierMixin, BaseEstimator):
             ratios.append(ratio)
             coefs.append(model.coef_.ravel())
             intercepts.append(model.intercept_[0])
-        self.ratios_ = np.vstack(ratios)
-        self.coef_ = np.vstack(coefs)
+        # single precision: scores need no more, and a vocabulary of every n-gram stays small in memory
+        self.ratios_ = np.vstack(ratios).astype(np.float32)
+        self.coef_ = np.vstack(coefs).astype(np.float32)
         self.intercept_ = np.asarray(intercepts)
         self.n_features_in_ = X.shape[1]
         return self
