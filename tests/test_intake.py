@@ -146,3 +146,19 @@ def test_a_petition_addressed_to_the_bot_is_filed_without_the_mention(smart_app:
     (ticket,) = _tickets(smart_app)
     assert ticket.summary.startswith("小区东门的路灯坏了")
     assert to(out, "wxid_r2")[0].startswith("收到！您反映的“小区东门的路灯坏了")
+
+
+def test_a_neighbours_plus_one_files_the_petition_the_bot_was_unsure_of(app: App) -> None:
+    app.classifier = _Unsure()  # type: ignore[assignment]
+    out = simulate(
+        app,
+        [
+            say("11-02T08:00", "wxid_r1", "楼下垃圾好像又没人收"),
+            say("11-02T08:03", "wxid_new", "+1 我家门口也是"),
+        ],
+    )
+    assert to(out, "wxid_r1")[0].startswith("您是想反映“楼下垃圾好像又没人收”")
+    assert to(out, "wxid_r1")[1].startswith("收到！您反映的“楼下垃圾好像又没人收”（环境卫生）已登记为1号工单")
+    assert to(out, "wxid_new") == []  # joins quietly
+    (ticket,) = _tickets(app)
+    assert ticket.reporter_id == "wxid_r1" and ticket.reporters == 2

@@ -161,6 +161,12 @@ CASES = [
         Action.NOTHING,
     ),
     ("an echo of chatter", reading("我家老人也这样说", "诉求", 0.71), Conversation(), Action.NOTHING),
+    (
+        "+1 to a petition the bot asked about seconds it",
+        reading("+1 我家也是", "闲聊", 0.8),
+        Conversation(unsure=(5,)),
+        Action.SECOND,
+    ),
     # answers and questions
     ("a question", reading("请问社区医院打流感疫苗要预约吗", "咨询", 0.9), Conversation(), Action.ANSWER),
     (

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, or_, select
 
 from groups.messages import Message, MessageKind
 from groups.models import Person, Role
-from tickets.models import OPEN_STATES, Ticket, TicketReporter, TicketState
+from tickets.models import OPEN_STATES, PendingConfirmation, Ticket, TicketReporter, TicketState
 
 # the quoted part of a WeChat reply: 「name：text」 and a dashed line, before or after the reply itself
 _QUOTE = re.compile(r"「(?P<name>[^：:」]{0,40})[：:](?P<quoted>.*?)」\s*(?:[-－—]\s*){3,}", re.S)
@@ -57,6 +57,9 @@ class Conversation:
     emergencies: tuple[OpenTicket, ...] = ()  # the community's open emergencies, newest activity first
     group_id: str | None = None
     repeated: bool = False  # the speaker said the same text here a moment ago
+    unsure: tuple[
+        int, ...
+    ] = ()  # others' petitions the bot asked about here lately, unanswered, newest first
 
 
 def quote_of(text: str) -> tuple[str, str]:
@@ -120,6 +123,30 @@ def gather(
         emergencies=_emergencies(session, community_id, now - lookback.emergencies),
         group_id=group_id,
         repeated=repeated,
+        unsure=_unsure(session, group_id, speaker.id, now - lookback.messages, now),
+    )
+
+
+def _unsure(
+    session: Session, group_id: str | None, speaker_id: str, since: datetime, now: datetime
+) -> tuple[int, ...]:
+    """Confirmation questions still open in the group, to residents other than the speaker."""
+    if group_id is None:
+        return ()
+    return tuple(
+        i
+        for i in session.exec(
+            select(PendingConfirmation.id)
+            .where(
+                PendingConfirmation.group_id == group_id,
+                PendingConfirmation.person_id != speaker_id,
+                PendingConfirmation.answered == False,  # noqa: E712
+                col(PendingConfirmation.asked_at) >= since,
+                col(PendingConfirmation.expires_at) >= now,
+            )
+            .order_by(col(PendingConfirmation.asked_at).desc())
+        ).all()
+        if i is not None
     )
 
 

@@ -38,7 +38,6 @@ _PLACE_FILLER = re.compile(
     r"[\s,，。.!！~～、:：]|我家|我们|住在|住|就在|在|是|的|号|那|这|边|里|哦|啊|呀|哈"
 )
 ASKED_SIMILARITY = 0.12  # how alike a progress question and the ticket it asks about must be
-SHORT_PROGRESS = 14  # "我反映的事咋样了": too short to name the problem
 CONCRETE_CHARS = 12  # a petition this long says enough to act on, whatever its category
 
 
@@ -71,13 +70,14 @@ class Action(StrEnum):
     JOIN_TICKET = "join_ticket"  # add it to a ticket open in its thread
     EMERGENCY = "emergency"
     PROGRESS = "progress"  # asks about a problem already reported: tell where it stands
+    SECOND = "second"  # "+1" to a petition the bot asked about: a neighbour's word confirms it
 
 
 @dataclass(frozen=True)
 class Decision:
     action: Action
     reason: str  # a few words for logs, tests and the evaluation
-    ticket_id: int | None = None  # the ticket to join or report on
+    ticket_id: int | None = None  # the ticket to join or report on (SECOND: the confirmation question)
 
 
 @dataclass(frozen=True)
@@ -250,6 +250,8 @@ def decide(said: Reading, talk: Conversation, policy: IntakePolicy, now: datetim
         target = _reacted_to(said, talk, policy, now)
         if target is not None:
             return Decision(Action.JOIN_TICKET, "agrees with a reported problem", target.id)
+        if policy.echoes(said.text) and talk.unsure:
+            return Decision(Action.SECOND, "seconds a petition the bot was unsure of", talk.unsure[0])
         if policy.echoes(said.text):
             return Decision(Action.NOTHING, "agrees with a neighbour")
     if said.intent == QUESTION or (said.intent != PETITION and asks(said.text)):
@@ -336,9 +338,12 @@ def _asked_about(said: Reading, talk: Conversation, policy: IntakePolicy) -> Ope
                 not where or not places(ticket.summary) or where & places(ticket.summary)
             ):
                 return ticket  # the same thing: "8幢电梯到底什么时候能修好" of "8幢电梯停了"
-    # "咋样了" alone: the one problem the speaker has open
+    # the one problem the speaker has open, unless the question names another thing ("我反映的事咋样了")
     still_open = [t for t in talk.mine if t.state in OPEN_STATES]
-    return still_open[0] if len(still_open) == 1 and len(said.text) <= SHORT_PROGRESS else None
+    if len(still_open) != 1:
+        return None
+    named, theirs = subjects(said.text, policy.subjects), subjects(still_open[0].summary, policy.subjects)
+    return still_open[0] if not named or not theirs or named & theirs else None
 
 
 def _reacted_to(said: Reading, talk: Conversation, policy: IntakePolicy, now: datetime) -> OpenTicket | None:

@@ -36,7 +36,7 @@ class Filed:
     """What filing did: opened a ticket, merged into one, or attached to the reporter's own."""
 
     ticket: Ticket
-    outcome: str  # new | merged | follow_up | known
+    outcome: str  # new | merged | follow_up
     notices: list[Outgoing]
 
 
@@ -136,20 +136,16 @@ def join_ticket(
     message_id: str,
     text: str,
     tell_handler: bool,
-    follow_up: bool = True,
 ) -> Filed | None:
     """Add a message to the ticket intake found open in its thread, quietly: a reporter's detail (a
-    room number) goes to the ticket's log (unless not `follow_up`: a question about it), a neighbour
-    becomes one more reporter. Only the handler is told, and only when the message says something
-    (`tell_handler`), never the group."""
+    room number) goes to the ticket's log, a neighbour becomes one more reporter. Only the handler is told,
+    and only when the message says something (`tell_handler`), never the group."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None or ticket.state not in OPEN_STATES:
         return None
     group_id = group.id if group is not None else None
     summary = mask_private_numbers(text.strip())
     if _reported_by(session, ticket, reporter.id):
-        if not follow_up:
-            return Filed(ticket, "known", [])
         filed = _follow_up(desk, session, ticket, now=now, reporter=reporter, group_id=group_id, text=summary)
     else:
         filed = _merge(

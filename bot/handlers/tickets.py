@@ -226,8 +226,9 @@ def _act(
     if action is Action.PROGRESS:
         assert decision.ticket_id is not None
         ticket = get_ticket(session, decision.ticket_id)
-        if ticket.state in OPEN_STATES:  # who asks after an open problem hears of it from now on
-            join_ticket(
+        chased: list[Outgoing] = []
+        if ticket.state in OPEN_STATES:  # the handler hears that residents wait; the asker is kept posted
+            filed = join_ticket(
                 app.desk,
                 session,
                 ticket.number,
@@ -236,10 +237,13 @@ def _act(
                 group=group,
                 message_id=message.message_id,
                 text=said.text,
-                tell_handler=False,
-                follow_up=False,
+                tell_handler=True,
             )
-        return [ctx.reply(standing(app.desk, session, ticket))]
+            chased = filed.notices if filed is not None else []
+        return [ctx.reply(standing(app.desk, session, ticket)), *chased]
+    if action is Action.SECOND:
+        assert decision.ticket_id is not None
+        return _seconded(app, session, now, message, sender, group, decision.ticket_id)
     if action is Action.CONFIRM:
         session.add(
             PendingConfirmation(
@@ -255,6 +259,47 @@ def _act(
         )
         return [ctx.reply(texts.CONFIRM.format(summary=texts.excerpt(mask_private_numbers(said.text))))]
     return None
+
+
+def _seconded(
+    app: App,
+    session: Session,
+    now: datetime,
+    message: Incoming,
+    sender: Person,
+    group: ChatGroup | None,
+    pending_id: int,
+) -> list[Outgoing] | None:
+    """A neighbour's "+1" to a petition the bot was unsure of: it is filed for its resident, the neighbour
+    joins it."""
+    pending = session.get(PendingConfirmation, pending_id)
+    resident = session.get(Person, pending.person_id) if pending is not None else None
+    if pending is None or resident is None or pending.answered:
+        return None
+    pending.answered = True
+    filed = file_petition(
+        app.desk,
+        session,
+        now=now,
+        reporter=resident,
+        group=group,
+        message_id=pending.message_id,
+        text=pending.text,
+        intent=pending.intent,
+        category=pending.category,
+    )
+    join_ticket(
+        app.desk,
+        session,
+        filed.ticket.number,
+        now=now,
+        reporter=sender,
+        group=group,
+        message_id=message.message_id,
+        text=message.text,
+        tell_handler=False,
+    )
+    return filed.notices
 
 
 def _confirmed(
