@@ -80,14 +80,14 @@ class NBLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """One-vs-rest margins, one column per class (a single column for two classes)."""
-        X = sp.csr_matrix(X, dtype=np.float64)
+        weights, squares = self._folded()
+        X = sp.csr_matrix(X, dtype=weights.dtype)  # the weights' precision: no copy of them per call
         # Equal to l2-normalising X * ratio per class and taking the dot product, but with
         # two sparse-dense products for all classes at once.
-        weights, squares = self._folded()
         numerator = X @ weights
         norms = np.sqrt(sp.csr_matrix((X.data**2, X.indices, X.indptr), shape=X.shape) @ squares)
         norms[norms == 0.0] = 1.0
-        scores = np.asarray(numerator / norms) + self.intercept_
+        scores = np.asarray(numerator / norms, dtype=np.float64) + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
     def _folded(self) -> tuple[np.ndarray, np.ndarray]:
