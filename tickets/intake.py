@@ -221,39 +221,58 @@ def decide(said: Reading, talk: Conversation, policy: IntakePolicy, now: datetim
     if asked is not None and said.danger_rule is None:
         return Decision(Action.PROGRESS, "asks progress", asked.id)  # "那个老爷爷怎么样了 出院了吗"
     if said.intent == URGENT:
-        p = said.intents.get(URGENT, 1.0)
-        ruled = said.danger_rule is not None and (said.danger_strong or p >= policy.weak_rule_confidence)
-        sure = p >= policy.emergency_confidence and policy.names_danger(said.text) and not said.not_now
-        if ruled or sure:
+        if _in_danger(said, policy):
             if emergency is not None:
                 return Decision(Action.JOIN_TICKET, "same emergency", emergency.id)
             return Decision(Action.EMERGENCY, "danger")
         said = _without_danger(said)  # a faint 紧急 with no danger words: judged by what else it is
+    return _in_thread(said, talk, policy, now, emergency) or _petition(said, talk, policy, now)
+
+
+def _in_danger(said: Reading, policy: IntakePolicy) -> bool:
+    """A danger rule, or a sure model on a text that names a person or a hazard and is not a drill or a joke."""
+    p = said.intents.get(URGENT, 1.0)
+    if said.danger_rule is not None and (said.danger_strong or p >= policy.weak_rule_confidence):
+        return True
+    return p >= policy.emergency_confidence and policy.names_danger(said.text) and not said.not_now
+
+
+def _in_thread(
+    said: Reading, talk: Conversation, policy: IntakePolicy, now: datetime, emergency: OpenTicket | None
+) -> Decision | None:
+    """Addresses, news and reactions: they belong to what is open in the thread, never open anything."""
     if bare_place(said.text):
         recent = next((t for t in talk.open if now - t.last_at <= policy.follow_up), None)
         if recent is not None:
             return Decision(Action.JOIN_TICKET, "address for the thread", recent.id)
         return Decision(Action.NOTHING, "address alone")
+    echoes = policy.echoes(said.text)
     if emergency is not None:
-        other = _reacted_to(said, talk, policy, now) if policy.echoes(said.text) else None
+        other = _reacted_to(said, talk, policy, now) if echoes else None
         if other is not None and other.id != emergency.id:
             return Decision(Action.JOIN_TICKET, "agrees with a reported problem", other.id)
         if (
             policy.around_emergency(said.text)
-            or policy.echoes(said.text)
+            or echoes
             or (said.intent == PETITION and _about(said.text, emergency))
         ):
             return Decision(Action.JOIN_TICKET, "about the emergency", emergency.id)
         if now - emergency.last_at <= policy.follow_up and not policy.names_something(said.text):
             return Decision(Action.NOTHING, "reacts to the emergency")  # "天哪 希望家里没人"
-    if policy.echoes(said.text) or said.quoted:
+    if echoes or said.quoted:
         target = _reacted_to(said, talk, policy, now)
         if target is not None:
             return Decision(Action.JOIN_TICKET, "agrees with a reported problem", target.id)
-        if policy.echoes(said.text) and talk.unsure:
+        if echoes and talk.unsure:
             return Decision(Action.SECOND, "seconds a petition the bot was unsure of", talk.unsure[0])
-        if policy.echoes(said.text):
+        if echoes:
             return Decision(Action.NOTHING, "agrees with a neighbour")
+    return None
+
+
+def _petition(said: Reading, talk: Conversation, policy: IntakePolicy, now: datetime) -> Decision:
+    """Questions go to the knowledge base; a petition is filed when sure enough for where it was said
+    (answering someone needs more), asked about when fairly sure, and left alone otherwise."""
     if said.intent == QUESTION or (said.intent != PETITION and asks(said.text)):
         return Decision(Action.ANSWER, "a question")
     if said.intent != PETITION:
@@ -265,10 +284,10 @@ def decide(said: Reading, talk: Conversation, policy: IntakePolicy, now: datetim
     ):
         return Decision(Action.ANSWER, "a question about a problem")  # "空调遥控器坏了 哪里能配？"
     replying = _replying(said, talk, policy, now) or policy.advises(said.text)
-    concrete = policy.concrete(said)
     needed = policy.reply_ticket_confidence if replying else policy.ticket_confidence
     if said.addressed:
         needed = policy.confirm_confidence  # put to the bot itself: "@小棲 1幢楼下扔了张旧床垫"
+    concrete = policy.concrete(said)
     if said.confidence >= needed:
         if concrete:
             return Decision(Action.NEW_TICKET, "petition")
