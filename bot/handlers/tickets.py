@@ -31,7 +31,7 @@ from tickets.models import (
     TicketReporter,
     TicketState,
 )
-from tickets.service import URGENT, file_petition, join_ticket, standing
+from tickets.service import URGENT, Filed, file_petition, join_ticket, standing
 from xiaoqi.clock import local
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.privacy import mask_private_numbers
@@ -276,18 +276,7 @@ def _seconded(
     resident = session.get(Person, pending.person_id) if pending is not None else None
     if pending is None or resident is None or pending.answered:
         return None
-    pending.answered = True
-    filed = file_petition(
-        app.desk,
-        session,
-        now=now,
-        reporter=resident,
-        group=group,
-        message_id=pending.message_id,
-        text=pending.text,
-        intent=pending.intent,
-        category=pending.category,
-    )
+    filed = _file_pending(app, session, now, pending, resident, group)
     join_ticket(
         app.desk,
         session,
@@ -317,18 +306,30 @@ def _confirmed(
     ).first()
     if pending is None:
         return None
+    return _file_pending(app, session, now, pending, sender, group).notices
+
+
+def _file_pending(
+    app: App,
+    session: Session,
+    now: datetime,
+    pending: PendingConfirmation,
+    resident: Person,
+    group: ChatGroup | None,
+) -> Filed:
+    """File the petition a confirmation question was about, once."""
     pending.answered = True
     return file_petition(
         app.desk,
         session,
         now=now,
-        reporter=sender,
+        reporter=resident,
         group=group,
         message_id=pending.message_id,
         text=pending.text,
         intent=pending.intent,
         category=pending.category,
-    ).notices
+    )
 
 
 def _rate(app: App, session: Session, now: datetime, sender: Person, rating: Rating) -> list[Outgoing] | None:
