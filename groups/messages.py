@@ -33,6 +33,9 @@ class MessageKind(StrEnum):
     LEAVE = "leave"
 
 
+# System events are not speech: they never count as people's messages (report, console, evaluations).
+SILENT_KINDS: tuple[MessageKind, ...] = (MessageKind.JOIN, MessageKind.LEAVE, MessageKind.RECALL)
+
 KIND_LABELS: dict[MessageKind, str] = {
     MessageKind.TEXT: "文字",
     MessageKind.IMAGE: "图片",

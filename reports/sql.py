@@ -10,12 +10,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlmodel import col, select
 
-from groups.messages import Message, MessageKind
+from groups.messages import SILENT_KINDS, Message
 from groups.models import ChatGroup
 from reports.period import Month, Scope
 
-# System events are not speech: they do not count as messages in the report.
-SILENT_KINDS = (MessageKind.JOIN.value, MessageKind.LEAVE.value, MessageKind.RECALL.value)
 PETITION_INTENTS = ("诉求", "紧急")
 # what residents raise (petitions, emergencies, suggestions): the hot topics come from these alone, not
 # from questions, group-buy chatter or ads

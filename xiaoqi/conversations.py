@@ -14,15 +14,12 @@ from sqlmodel import Session, select
 
 from bot.router import COMMAND_PREFIXES
 from bot.simulator import EventError, Tick, parse_event
-from groups.messages import MessageKind
+from groups.messages import SILENT_KINDS
 from groups.models import Person
 from moderation.service import exempt_ids
 from tickets.models import PendingConfirmation, Ticket, TicketReporter
 
-KINDS = ("ticket", "echo", "emergency", "question", "none")
 _LABEL = re.compile(r"^(?P<kind>ticket|echo|emergency):(?P<ref>[A-Za-z0-9_.\-]+)$|^(?P<plain>question|none)$")
-# system events, not speech: they do not count as people's messages
-SILENT_KINDS = frozenset({MessageKind.JOIN, MessageKind.LEAVE, MessageKind.RECALL})
 
 
 class LabelError(ValueError):

@@ -20,14 +20,14 @@ from bot.app import App, create_app
 from bot.simulator import EventError, Tick, drain, output_record, parse_event, replay
 from bot.values import Incoming, Outgoing
 from faq.models import FaqQuestion
-from groups.messages import KIND_LABELS, Message, MessageKind
+from groups.messages import KIND_LABELS, SILENT_KINDS, Message, MessageKind
 from groups.models import Membership, Person
 from groups.registry import load_registry
 from moderation.models import ModerationCase
 from notices.models import Notice, NoticeRun
 from tickets.models import Ticket
 from xiaoqi.clock import local
-from xiaoqi.conversations import SILENT_KINDS, Conversation, Figures, figures, read_labelled
+from xiaoqi.conversations import Conversation, Figures, figures, read_labelled
 from xiaoqi.db import session_scope
 from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
