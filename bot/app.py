@@ -21,13 +21,15 @@ from faq import FaqMatcher, load_knowledge
 from faq.questions import learned_matters, learned_version
 from groups.messages import Message, capture_message, message_values
 from groups.models import ChatGroup, Membership, Person
+from groups.noise import NoiseBudget
 from groups.welcome import nickname_job
 from moderation.service import note_post, read_all_recent_posts
 from nlp import Labels, MessageClassifier
 from nlp.segment import Segmenter
 from notices.service import NoticeJob
+from tickets.desk import Desk
 from tickets.intake import IntakePolicy
-from tickets.lifecycle import Desk, TicketAlertsJob
+from tickets.lifecycle import TicketAlertsJob
 from tickets.models import Ticket
 from tickets.policy import TicketPolicy
 from tickets.workdays import WorkCalendar
@@ -104,6 +106,11 @@ class App:
                 base = self._faq[1]
             self._faq = (version, base.extended(learned_matters(session)))
         return self._faq[1]
+
+    @property
+    def noise(self) -> NoiseBudget:
+        """How often the bot may speak in a group, and what goes privately instead."""
+        return self.desk.noise
 
     @property
     def single_process(self) -> bool:
@@ -536,6 +543,7 @@ def create_app(
         TicketPolicy.load(settings.data_dir / "tickets" / "policy.yaml"),
         WorkCalendar.load(settings.data_dir / "calendar"),
         IntakePolicy.load(settings.data_dir / "tickets" / "intake.yaml"),
+        NoiseBudget.load(settings.data_dir / "groups" / "noise.yaml"),
     )
     # one jieba tokenizer (loaded on first use) for the FAQ, discussion summaries and the monthly report
     segmenter = default_segmenter(settings)
@@ -545,7 +553,7 @@ def create_app(
         jobs = [
             TicketAlertsJob(desk),
             NoticeJob(),
-            nickname_job(),
+            nickname_job(desk.noise),
             ConsultationJob(Summariser(segmenter), settings.files_path),
             monthly_report_job(settings.files_path, segmenter),
         ]

@@ -27,6 +27,7 @@ Handler = Callable[..., Any]
 ALL_ROLES = frozenset(Role)
 COMMAND_PREFIXES = ("#", "＃", "/")
 _MENTION_SPACE = re.compile(r"^[\s\u2005\u00a0]+")
+_GLUED_NUMBER = re.compile(r"^(\D+?)([#＃]?\d.*)$")
 
 
 class _Silent:
@@ -58,6 +59,13 @@ class Context:
         """An answer to the sender: @-mentioning them in a group, privately otherwise."""
         if self.message.group_id is not None:
             return Outgoing(text=text, group_id=self.message.group_id, mentions=(self.sender.id,))
+        return Outgoing(text=text, to_id=self.sender.id)
+
+    def tell(self, saying: str, text: str) -> Outgoing:
+        """An answer that concerns only the sender: an @-reply in the group when the noise budget says
+        this kind (groups.noise.SAYINGS) is said in the group, privately otherwise."""
+        if self.app.noise.said_in_group(saying):
+            return self.reply(text)
         return Outgoing(text=text, to_id=self.sender.id)
 
 
@@ -202,6 +210,9 @@ class Router:
         name, args = name.strip(), args.strip()
         if name.lower() in self.commands:
             name = name.lower()
+        glued = _GLUED_NUMBER.match(name) if explicit and name not in self.commands else None
+        if glued is not None and glued[1] in self.commands:  # "#转派1 周敏": the number needs no space
+            name, args = glued[1], f"{glued[2]} {args}".strip()
         if name in self.commands or explicit:
             return ParsedCommand(name, args, explicit)
         return None

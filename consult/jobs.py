@@ -1,5 +1,6 @@
-"""The scheduler's side of consultations: end discussions with a summary, remind low-turnout groups,
-close votes exactly at their deadline, and post the progress of follow-up tickets to the groups."""
+"""The scheduler's side of consultations: end discussions with a summary, tell groups how many have voted
+(at most now and then), remind low-turnout groups, close votes exactly at their deadline, and post the
+progress of follow-up tickets to the groups."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapper, object_session
 from sqlmodel import Session, col, func, select
 
-from consult import service, texts
+from consult import receipts, service, texts
 from consult.models import Consultation, ConsultState, FollowUp
 from nlp.segment import Segmenter
 from tickets.models import Ticket, TicketEvent
@@ -61,10 +62,12 @@ class ConsultationJob:
         pending = session.exec(select(func.min(first_new)).select_from(FollowUp)).one()
         if pending is not None:
             times.append(pending)
+        if (count_line := receipts.next_due(session)) is not None:
+            times.append(count_line)
         return min(times) if times else None
 
     def run(self, session: Session, at: datetime) -> Sequence[object]:
-        out: list[Outgoing] = []
+        out: list[Outgoing] = receipts.due_lines(session, at)
         for consultation in _open(session):
             out += self._consultation(session, consultation, at)
         out += _follow_up_news(session)

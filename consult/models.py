@@ -103,3 +103,14 @@ class FollowUp(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
     consultation_id: int = Field(foreign_key="consultation.id", index=True)
     announced_event_id: int = 0
+
+
+class CountLine(SQLModel, table=True):
+    """An open vote's short count line in one group ("已收到 5 票"): when the next one is due (None: no
+    vote since the last) and the count it last said. A row, not memory, so a restart changes nothing."""
+
+    __tablename__ = "vote_count_line"
+    consultation_id: int = Field(foreign_key="consultation.id", primary_key=True)
+    group_id: str = Field(foreign_key="chat_group.id", primary_key=True)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    said: int = 0

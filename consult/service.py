@@ -7,7 +7,6 @@ import hashlib
 import logging
 import re
 import secrets
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from consult import texts
+from consult import texts, wording
 from consult.models import (
     Ballot,
     Consultation,
@@ -41,6 +40,7 @@ YES_NO = ["同意", "反对", "弃权"]
 ABSTAIN = "弃权"
 REMINDERS = (timedelta(hours=24), timedelta(hours=2))  # before the deadline, to groups with low turnout
 LOW_TURNOUT = 0.5
+LATE_ANSWERED = timedelta(days=3)  # after closing, "投票 1" still gets "已截止" (later it is just chat)
 DEFAULT_HOUR = 20  # a deadline given as a day ends at 20:00 (after work, before quiet hours)
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by elderly
 
@@ -324,16 +324,7 @@ def open_votes_for(
 
 def option_number(consultation: Consultation, word: str) -> int | None:
     """'1', '１', '1号', '第1个', '选项1' or the option's own words; None if it names no option."""
-    word = unicodedata.normalize("NFKC", word).strip().rstrip("。.!！~～")
-    if (digits := re.fullmatch(r"(?:第|选项)?\s*(\d+)\s*(?:号|个|项)?", word)) is not None:
-        word = digits[1]
-    if word.isascii() and word.isdigit():
-        number = int(word)
-        return number if 1 <= number <= len(consultation.options) else None
-    for index, option in enumerate(consultation.options, start=1):
-        if word == option:
-            return index
-    return None
+    return wording.option_number(consultation.options, word)
 
 
 def receipt_hash(consultation_id: int, code: str) -> str:
@@ -348,8 +339,9 @@ def new_receipt() -> str:
 
 @dataclass
 class VoteResult:
-    public: list[Outgoing] = field(default_factory=list)  # replies in the chat where the vote was cast
-    private: list[Outgoing] = field(default_factory=list)
+    # privately, to the voter (and to a household member whose vote this replaced)
+    messages: list[Outgoing] = field(default_factory=list)
+    new: bool = False  # a voter (or household) who had not voted: the count went up
 
 
 def cast_vote(
@@ -360,8 +352,8 @@ def cast_vote(
     group_id: str | None,
     choice: int,
 ) -> VoteResult:
-    """One person (or household) one vote; an open ballot can be changed until the deadline."""
-    result = VoteResult()
+    """One person (or household) one vote; an open ballot can be changed until the deadline. What it
+    says goes to the voter privately: the group hears only a count now and then (consult/receipts.py)."""
     if consultation.state is not ConsultState.VOTING or now >= consultation.deadline:
         raise ConsultError(texts.VOTING_OVER.format(number=consultation.number))
     reason = why_not_eligible(session, consultation, voter)
@@ -369,7 +361,7 @@ def cast_vote(
         raise ConsultError(reason)
     key = voter_key(consultation, voter)
     assert key is not None and consultation.id is not None
-    option = f"{choice}. {consultation.options[choice - 1]}"
+    option = _option(consultation, choice)
     whose = "您家" if consultation.per_household else "您"
     if consultation.secret:
         if session.get(Participation, (consultation.id, key)) is not None:
@@ -383,13 +375,8 @@ def cast_vote(
                 choice=choice,
             )
         )
-        result.private.append(
-            Outgoing(
-                texts.SECRET_RECEIPT.format(option=option, code=code, topic=consultation.topic),
-                to_id=voter.id,
-            )
-        )
-        return result
+        text = texts.SECRET_RECEIPT.format(option=option, code=code, topic=consultation.topic)
+        return VoteResult([Outgoing(text, to_id=voter.id)], new=True)
     vote = session.get(Vote, (consultation.id, key))
     if vote is None:
         session.add(
@@ -402,14 +389,36 @@ def cast_vote(
                 cast_at=now,
             )
         )
-        text = texts.VOTED.format(whose=whose, option=option)
-    elif vote.choice == choice:
-        text = texts.VOTED_SAME.format(whose=whose, option=option)
-    else:
-        vote.choice, vote.person_id, vote.cast_at, vote.changes = choice, voter.id, now, vote.changes + 1
-        text = texts.VOTE_CHANGED.format(whose=whose, option=option)
-    result.public.append(_answer(voter, group_id, text))
-    return result
+        return VoteResult(
+            [Outgoing(texts.VOTED.format(whose=whose, option=option), to_id=voter.id)], new=True
+        )
+    if vote.choice == choice:
+        return VoteResult([Outgoing(texts.VOTED_SAME.format(whose=whose, option=option), to_id=voter.id)])
+    before, earlier = _option(consultation, vote.choice), session.get(Person, vote.person_id)
+    vote.choice, vote.person_id, vote.cast_at, vote.changes = choice, voter.id, now, vote.changes + 1
+    if earlier is None or earlier.id == voter.id:
+        return VoteResult([Outgoing(texts.VOTE_CHANGED.format(whose=whose, option=option), to_id=voter.id)])
+    # another member of the household had voted: both hear it, each privately
+    mine = texts.HOUSEHOLD_CHANGED.format(option=option, name=_called(earlier), before=before)
+    theirs = texts.HOUSEHOLD_REPLACED.format(topic=consultation.topic, name=_called(voter), option=option)
+    return VoteResult([Outgoing(mine, to_id=voter.id), Outgoing(theirs, to_id=earlier.id)])
+
+
+def _called(person: Person) -> str:
+    """What a family member is called: the name without the flat ("5栋-302 王大伯" -> "王大伯")."""
+    return person.name.split()[-1] if person.name.strip() else person.id
+
+
+def _option(consultation: Consultation, choice: int) -> str:
+    return f"{choice}. {consultation.options[choice - 1]}"
+
+
+def recently_closed(
+    session: Session, person: Person, group_id: str | None, now: datetime
+) -> list[Consultation]:
+    """Votes closed within LATE_ANSWERED where a message here concerns: a late vote is answered."""
+    closed = open_votes_for(session, person, group_id, state=ConsultState.CLOSED)
+    return [c for c in closed if c.closed_at is not None and now - c.closed_at <= LATE_ANSWERED]
 
 
 def change_secret_vote(session: Session, now: datetime, voter: Person, code: str, word: str) -> Outgoing:
@@ -420,15 +429,13 @@ def change_secret_vote(session: Session, now: datetime, voter: Person, code: str
     if choice is None:
         raise ConsultError(texts.NO_SUCH_OPTION.format(count=len(consultation.options)))
     ballot.choice = choice
-    return Outgoing(
-        texts.SECRET_CHANGED.format(option=f"{choice}. {consultation.options[choice - 1]}"), to_id=voter.id
-    )
+    return Outgoing(texts.SECRET_CHANGED.format(option=_option(consultation, choice)), to_id=voter.id)
 
 
 def check_receipt(session: Session, voter: Person, code: str) -> Outgoing:
     ballot, consultation = _ballot_by_code(session, voter, code)
     counted = "已计入结果" if consultation.state is ConsultState.CLOSED else "已记下，截止后计入结果"
-    option = f"{ballot.choice}. {consultation.options[ballot.choice - 1]}"
+    option = _option(consultation, ballot.choice)
     return Outgoing(
         texts.RECEIPT_OK.format(topic=consultation.topic, option=option, counted=counted), to_id=voter.id
     )
@@ -442,12 +449,6 @@ def _ballot_by_code(session: Session, voter: Person, code: str) -> tuple[Ballot,
         if ballot is not None:
             return ballot, consultation
     raise ConsultError(texts.NO_SUCH_RECEIPT)
-
-
-def _answer(person: Person, group_id: str | None, text: str) -> Outgoing:
-    if group_id is not None:
-        return Outgoing(text, group_id=group_id, mentions=(person.id,))
-    return Outgoing(text, to_id=person.id)
 
 
 # --- turnout, results ---------------------------------------------------------------------------

@@ -27,13 +27,17 @@ NO_SUCH_OPTION = "没有这个选项，请回复“投票 选项号”，选项�
 VOTED = "已记下{whose}的一票：{option}。截止前可以改票。"
 VOTED_SAME = "{whose}已经投了：{option}，不用再投了。"
 VOTE_CHANGED = "已把{whose}的票改为：{option}。"
+HOUSEHOLD_CHANGED = "已把您家的票改为：{option}（原来是{name}投的 {before}）。一户只算一票。"
+HOUSEHOLD_REPLACED = "您家在“{topic}”的票已由家里的{name}改为：{option}。一户只算一票，有不同想法请和家里人商量，截止前还可以改。"
+VOTE_LATE = "“{topic}”的投票已经在{deadline}截止了，这一票没能记上。谢谢您关心社区的事，结果已经发在群里。"
+COUNT_LINE = "【投票进度】“{topic}”已收到 {voted} 票（共 {eligible} {unit}可投），{deadline}截止。"
 SECRET_ALREADY = "{whose}已经投过票了。不记名投票要改票，请私聊小棲发“改票 回执码 选项号”。"
 SECRET_RECEIPT = (
     "您在“{topic}”的不记名投票已记下：{option}。\n"
     "回执码：{code}（请保存好，别告诉别人）。发“查票 {code}”可以核对，截止前发“改票 {code} 选项号”可以改票。"
 )
 SECRET_CHANGED = "已改为：{option}。"
-SECRET_IN_GROUP = "投票已记下，回执码已私聊发给您。不记名投票下次请私聊小棲，别人就看不到您的选择。"
+SECRET_IN_GROUP = "提醒：不记名投票下次请私聊小棲发“投票 选项号”，在群里投别人会看到您的选择。"
 NO_SUCH_RECEIPT = "没有找到这个回执码，请核对后再发。"
 RECEIPT_OK = "回执码核对无误：您在“{topic}”投的是 {option}，{counted}。"
 NO_OPEN_VOTE = "现在没有正在进行的投票。"
@@ -56,9 +60,20 @@ def how_to_vote(consultation: Consultation) -> str:
     return f"在群里回复“投票 选项号”就行（{rule}，截止前可以改票）。"
 
 
+def vote_choices(consultation: Consultation) -> str:
+    """The answer to "投票" alone: the options, how to vote and until when."""
+    return "\n".join(
+        [f"“{consultation.topic}”的选项：", _options(consultation), how_to_vote(consultation),
+         f"{when(consultation.deadline)}截止。"]
+    )  # fmt: skip
+
+
+def _options(consultation: Consultation) -> str:
+    return "\n".join(f"{i}. {option}" for i, option in enumerate(consultation.options, start=1))
+
+
 def vote_announcement(consultation: Consultation) -> str:
-    options = "\n".join(f"{i}. {option}" for i, option in enumerate(consultation.options, start=1))
-    lines = [f"【社区议事·投票】{consultation.topic}", options, how_to_vote(consultation)]
+    lines = [f"【社区议事·投票】{consultation.topic}", _options(consultation), how_to_vote(consultation)]
     if consultation.quorum is not None:
         lines.append(
             f"至少 {round(consultation.quorum * 100)}% 的{'住户' if consultation.per_household else '居民'}参与，投票才有效。"

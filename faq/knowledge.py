@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ class Matter:
     where: str = ""
     online: str = ""
     note: str = ""
+    # Other names residents use for this matter's key words: (word the matcher reads, its other names)
+    synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _read(path: Path) -> Mapping[str, Any]:
@@ -55,6 +57,23 @@ def _texts(entry: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value if v.strip())
 
 
+def _synonyms(entry: Mapping[str, Any], where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    value = entry.get("synonyms")
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where}: 'synonyms' must map a word to a list of its other names")
+    groups = []
+    for word in value:
+        if not isinstance(word, str) or not word.strip():
+            raise ValueError(f"{where}: a synonyms word must be a non-empty string")
+        names = _texts(value, word, f"{where}: synonyms of {word!r}")
+        if not names:
+            raise ValueError(f"{where}: synonyms of {word!r} list no other name")
+        groups.append((word.strip(), names))
+    return tuple(groups)
+
+
 def _matter(entry: object, index: int, path: Path) -> Matter:
     if not isinstance(entry, Mapping):
         raise ValueError(f"{path}: matter #{index + 1} is not a mapping")
@@ -72,6 +91,7 @@ def _matter(entry: object, index: int, path: Path) -> Matter:
         where=_text(entry, "where", label),
         online=_text(entry, "online", label),
         note=_text(entry, "note", label),
+        synonyms=_synonyms(entry, label),
     )
     for key in ("id", "category", "question", "answer"):
         if not getattr(matter, key):
@@ -90,7 +110,30 @@ def load_knowledge(path: Path) -> list[Matter]:
         if matter.id in seen:
             raise ValueError(f"{path}: duplicate matter id {matter.id!r}")
         seen.add(matter.id)
+    try:
+        synonym_table(matters)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
     return matters
+
+
+def synonym_table(matters: Sequence[Matter]) -> dict[str, str]:
+    """Every other name in the matters' synonyms, mapped to the word the matcher reads instead.
+
+    A name may stand for one word only, and a word the matcher reads is never itself replaced.
+    """
+    table: dict[str, str] = {}
+    for matter in matters:
+        for word, names in matter.synonyms:
+            for name in names:
+                if name == word:
+                    continue
+                if table.setdefault(name, word) != word:
+                    raise ValueError(f"synonym {name!r} stands for both {table[name]!r} and {word!r}")
+    clashes = sorted(set(table) & set(table.values()))
+    if clashes:
+        raise ValueError(f"synonym(s) {', '.join(clashes)} are both a word and another word's other name")
+    return table
 
 
 def load_unanswerable(path: Path) -> list[str]:

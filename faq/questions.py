@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from faq.knowledge import Matter
 from faq.models import FaqQuestion, QuestionState
-from groups.models import ChatGroup, Person, Role
+from groups.models import ChatGroup, Person, Role, person_label
 from nlp.labels import CATEGORIES
 from tickets.routing import social_worker
 from xiaoqi.errors import XiaoqiError
@@ -100,8 +100,11 @@ def forward(
     message_id: str,
     text: str,
     guess: Matter | None,
+    *,
+    in_group: bool = True,
 ) -> list[Outgoing]:
-    """Tell the resident politely that a person will answer, and ask the community's social worker."""
+    """Tell the resident politely that a person will answer (in the group they asked in, or privately),
+    and ask the community's social worker."""
     community_id = (group.community_id if group else None) or person.community_id
     worker = social_worker(session, community_id) or _an_admin(session)
     question = FaqQuestion(
@@ -115,8 +118,12 @@ def forward(
     )
     session.add(question)
     session.flush()
-    who = f"{worker.role.label}{worker.name}" if worker else "社区工作人员"
-    reply = _to(person, group, f"这个问题小棲没有把握答准，已经转给{who}，稍后给您答复，请稍等。")
+    who = person_label(worker) if worker else "社区工作人员"
+    reply = _to(
+        person,
+        group if in_group else None,
+        f"这个问题小棲怕答不准，已经转给{who}，会尽快回复您。",
+    )
     if worker is None:
         return [reply]
     where = (group.name if group else "") or "私聊"
@@ -128,8 +135,10 @@ def forward(
     return [reply, Outgoing(ask, to_id=worker.id)]
 
 
-def answer(session: Session, now: datetime, staff: Person, number: str, text: str) -> list[Outgoing]:
-    """The social worker's answer goes to the resident, where they asked."""
+def answer(
+    session: Session, now: datetime, staff: Person, number: str, text: str, *, in_group: bool = False
+) -> list[Outgoing]:
+    """The social worker's answer goes to the resident: privately, or `in_group` where they asked."""
     question = _question(session, number)
     if question.state is QuestionState.LEARNED:
         raise QuestionError(f"{question.id}号问题的答复已经在知识库里了。")
@@ -139,9 +148,11 @@ def answer(session: Session, now: datetime, staff: Person, number: str, text: st
     question.answer, question.answered_by, question.answered_at = text, staff.id, now
     question.state = QuestionState.ANSWERED
     resident = session.get(Person, question.person_id)
-    asked = question.text if len(question.text) <= 20 else question.text[:19] + "…"
-    reply = f"关于您问的“{asked}”，{staff.role.label}{staff.name}答复：{mask_private_numbers(text)}"
-    out = [_to_id(question.person_id, question.group_id, reply)] if resident is not None else []
+    asked = question.text.removeprefix("请问")
+    asked = asked if len(asked) <= 20 else asked[:19] + "…"
+    reply = f"您问的“{asked}”，{person_label(staff)}回复：{mask_private_numbers(text)}"
+    where = question.group_id if in_group else None
+    out = [_to_id(question.person_id, where, reply)] if resident is not None else []
     confirm = (
         f"已转告居民。如果这个答复以后也适用，回复“#入库 {question.id}”加入知识库，"
         "小棲以后遇到同类问题会直接回答。"

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from groups.models import ChatGroup, Membership, Person, Role
+from moderation.models import ModerationExempt
 from xiaoqi.db import StrEnumType, UTCDateTime
 from xiaoqi.privacy import mask_private_numbers
 
@@ -204,3 +205,20 @@ def count_messages(session: Session, *, group_id: str | None = None, since: date
     if since is not None:
         query = query.where(Message.sent_at >= since)
     return int(session.exec(query).one())
+
+
+def residents_group_speech(session: Session) -> int:
+    """What the bot's group messages are measured against (its noise budget): residents' messages in
+    groups, that is not staff's, not the property desk's or other exempt accounts', and not joins,
+    leaves or recalls."""
+    return session.exec(
+        select(func.count())
+        .select_from(Message)
+        .join(Person, col(Person.id) == col(Message.sender_id))
+        .where(
+            col(Message.group_id).is_not(None),
+            col(Message.kind).not_in(SILENT_KINDS),
+            col(Person.role) == Role.RESIDENT,
+            col(Message.sender_id).not_in(select(ModerationExempt.person_id)),
+        )
+    ).one()

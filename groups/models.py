@@ -35,6 +35,16 @@ ROLE_LABELS: dict[Role, str] = {
     Role.ADMIN: "管理员",
 }
 STAFF_ROLES = frozenset(r for r in Role if r.is_staff)
+# words in a staff member's registered name that already say who they are (新家园一网格周敏, 孙书记)
+_TITLES = ("社工", "网格", "书记", "主任", "科长", "警官", "站长", "所长", "管理员")
+
+
+def person_label(person: Person) -> str:
+    """How residents and staff read a staff member: 网格员周敏; a name that already says the role or a
+    title (新家园社工李婷, 新家园一网格周敏, 孙书记) as it is; leaders and admins by name alone."""
+    if person.role in (Role.LEADER, Role.ADMIN, Role.RESIDENT) or any(t in person.name for t in _TITLES):
+        return person.name
+    return f"{person.role.label}{person.name}"
 
 
 class District(SQLModel, table=True):

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from groups.messages import Message, MessageKind
-from groups.models import ChatGroup, Person
+from groups.models import ChatGroup, Person, person_label
 from moderation.models import CaseState, ModerationCase, ModerationExempt
 from moderation.rules import ad_reason, repeat_key
 from tickets.routing import social_worker
@@ -124,9 +124,17 @@ def _recent_posts(session: Session, sender_id: str, now: datetime) -> list[tuple
 
 
 def warn(
-    session: Session, now: datetime, person: Person, group: ChatGroup, message: Message, reason: str
+    session: Session,
+    now: datetime,
+    person: Person,
+    group: ChatGroup,
+    message: Message,
+    reason: str,
+    *,
+    in_group: bool = True,
 ) -> list[Outgoing]:
-    """Open a case; warn in the group (at most once a day) and ask the social worker about repeats."""
+    """Open a case; warn the poster (at most once a day; in the group, or privately when not
+    `in_group`) and ask the social worker about repeats."""
     case = ModerationCase(
         person_id=person.id,
         group_id=group.id,
@@ -156,11 +164,20 @@ def warn(
     out: list[Outgoing] = []
     warned_lately = any(c.group_id == group.id and c.at >= now - WARN_EVERY for c in earlier)
     if not warned_lately:
+        where = "本群" if in_group else f"“{group.name or '邻里群'}”"
+        name = person.name or "这位邻居"
+        if reason == "重复刷屏":
+            asked = f"{name}您好，同样的内容在{where}发一次大家就能看到，请不要反复发，谢谢配合！"
+        else:
+            asked = f"{name}您好，{where}是邻里交流群，请不要发广告、推销和外部链接（这条消息里有{reason}），谢谢配合！"
         text = (
-            f"{person.name or '这位邻居'}您好，本群是邻里交流群，请不要发广告和推广内容（{reason}），谢谢配合！"
-            f"如果是误会，可以私聊小棲发“申诉 {case.id} 理由”。"
+            asked + f"如果是误会，可以私聊小棲发“申诉 {case.id}”加上原因，例如“申诉 {case.id} 这是社区活动”。"
         )
-        out.append(Outgoing(text, group_id=group.id, mentions=(person.id,), priority=Priority.ALERT))
+        if in_group:
+            out.append(Outgoing(text, group_id=group.id, mentions=(person.id,), priority=Priority.ALERT))
+        else:
+            out.append(Outgoing(text.replace("私聊小棲发", "回复"), to_id=person.id, priority=Priority.ALERT))
+    kind = "刷屏" if reason == "重复刷屏" else "广告"
     count = len(earlier) + 1
     already_reported = any(c.state is CaseState.REPORTED and c.at >= now - WARN_EVERY for c in earlier)
     if count >= REPORT_AT and not already_reported:
@@ -168,7 +185,7 @@ def warn(
         worker = social_worker(session, group.community_id)
         if worker is not None:
             report = (
-                f"【广告提醒·{case.id}号】{group.name or group.id}的{person.name or person.id}"
+                f"【{kind}提醒·{case.id}号】{group.name or group.id}的{person.name or person.id}"
                 f"7天内第{count}次被提醒（{reason}）：“{case.excerpt[:60]}”\n"
                 f"请您决定：回复“#处理 {case.id} 维持”“#处理 {case.id} 移出”或“#处理 {case.id} 误判”。"
                 "小棲不会自己把人移出群。"
@@ -198,8 +215,8 @@ def appeal(session: Session, now: datetime, person: Person, number: str, why: st
     )
     group = session.get(ChatGroup, case.group_id) if case.group_id else None
     worker = social_worker(session, group.community_id if group else person.community_id)
-    who = f"社工{worker.name}" if worker else "社区工作人员"
-    out = [Outgoing(f"收到，您对{case.id}号提醒的申诉已转给{who}，会尽快处理。", to_id=person.id)]
+    who = person_label(worker) if worker else "社区工作人员"
+    out = [Outgoing(f"收到，您的申诉已经转给{who}，会尽快给您回复。", to_id=person.id)]
     if worker is not None:
         out.append(
             Outgoing(
@@ -226,7 +243,10 @@ def decide(
     out: list[Outgoing] = []
     if state is CaseState.WITHDRAWN:
         out.append(
-            Outgoing(f"您好，{case.id}号提醒经社工核实是误判，已经撤销，打扰您了。", to_id=case.person_id)
+            Outgoing(
+                "您好，小棲之前给您的提醒，社工核实后确认是误会，已经撤销了。给您添麻烦了，抱歉！",
+                to_id=case.person_id,
+            )
         )
         confirm = f"已撤销{case.id}号提醒，并告诉了{name}。"
     elif word == "移出":
@@ -235,9 +255,7 @@ def decide(
         confirm = f"已记下：维持{case.id}号提醒。"
         if case.appeal:
             out.append(
-                Outgoing(
-                    f"您好，您对{case.id}号提醒的申诉社工已处理：维持提醒。谢谢理解。", to_id=case.person_id
-                )
+                Outgoing("您好，您的申诉社工已经看过了，这次的提醒不撤销，谢谢理解。", to_id=case.person_id)
             )
     return [Outgoing(confirm, to_id=staff.id), *out]
 

@@ -153,17 +153,15 @@ def test_a_ticket_from_list_to_resolution_in_the_console(console: Console) -> No
     assert 'href="/tickets/1"' not in console.client.get("/tickets", params={"state": "已办结"}).text
     detail = console.client.get("/tickets/1").text
     assert PHONE in detail  # the community's social worker handles it: the resident's own words
-    assert console.act(1, "签收") == "好的，1号工单已签收，现在是“已签收”。"
-    assert console.act(1, "进展", "已联系电梯公司") == "好的，1号工单已进展，现在是“处理中”。"
-    assert console.act(1, "办结", "电梯已修好") == "好的，1号工单已办结，现在是“已办结”。"
+    assert console.act(1, "签收") == "好的，1号工单已签收，请尽快处理。"
+    assert console.act(1, "进展", "已联系电梯公司") == "好的，1号工单的进展已告诉居民。"
+    assert console.act(1, "办结", "电梯已修好") == "好的，1号工单已办结，已请居民评价。"
     assert console.act(1, "签收") == "1号工单现在是“已办结”，不能签收。"
     with session_scope(console.bot.engine) as session:
         ticket = session.get(Ticket, 1)
         assert ticket is not None and ticket.state is TicketState.RESOLVED
         told = session.exec(
-            select(OutboxMessage.text)
-            .where(OutboxMessage.group_id == "g1@chatroom")
-            .order_by(col(OutboxMessage.id))
+            select(OutboxMessage.text).where(OutboxMessage.to_id == "wxid_r1").order_by(col(OutboxMessage.id))
         ).all()
         audit = session.exec(select(AuditEntry.action).where(AuditEntry.actor_id == "wxid_sg")).all()
         answered_on_wechat = session.exec(
@@ -171,10 +169,10 @@ def test_a_ticket_from_list_to_resolution_in_the_console(console: Console) -> No
                 OutboxMessage.to_id == "wxid_sg", col(OutboxMessage.text).contains("好的")
             )
         ).all()
-    # the resident hears each step in the group, as when the step is taken in the chat
-    assert "您的1号工单已由社工李社工签收，正在处理。" in told
-    assert "1号工单有进展：已联系电梯公司" in told
-    assert any(t.startswith("1号工单已办结：电梯已修好") for t in told)
+    # the resident hears each step privately, as when the step is taken in the chat
+    assert any(t.endswith("李社工已经接手，正在处理。") for t in told)
+    assert any(t.endswith("有新进展：已联系电梯公司") for t in told)
+    assert any("已经办好：电梯已修好" in t for t in told)
     assert answered_on_wechat == []  # the console's own user reads the answers on the page
     assert "查看工单详情" in audit and "登录控制台" in audit
     events = console.client.get("/tickets/1").text

@@ -207,9 +207,9 @@ def test_the_console_in_a_browser_from_sign_in_to_a_rated_ticket(app: App, tmp_p
             form = page.locator("#act")
             status = page.locator("p.notice[role=status]")
             steps = [
-                ("签收", "", "好的，1号工单已签收，现在是“已签收”。"),
-                ("进展", "已联系电梯公司", "好的，1号工单已进展，现在是“处理中”。"),
-                ("办结", "电梯已修好", "好的，1号工单已办结，现在是“已办结”。"),
+                ("签收", "", "好的，1号工单已签收，请尽快处理。"),
+                ("进展", "已联系电梯公司", "好的，1号工单的进展已告诉居民。"),
+                ("办结", "电梯已修好", "好的，1号工单已办结，已请居民评价。"),
             ]
             for action, note, answer in steps:
                 form.locator("select[name=action]").select_option(action)

@@ -75,6 +75,7 @@ def test_a_community_decides_after_discussing_one_household_one_vote(town: App) 
     assert to(out, "wxid_sg")[0].startswith("1号议事已发起（幸福社区，2 个群），先讨论")
     # one thank-you per person, not per opinion
     assert to(out, "wxid_r1") == ["收到您的意见，谢谢！"]
+    assert all(o["to"] and not o["group"] for o in out if o["text"] == "收到您的意见，谢谢！")  # privately
     summaries = [o for o in out if o["text"].startswith("关于“东门空地怎么用？”")]
     assert {o["group"] for o in summaries} == {"g1@chatroom", "g2@chatroom"}
     assert summaries[0]["at"] == "2026-11-03T18:00:00+08:00" and "（" in summaries[0]["text"]
@@ -149,7 +150,10 @@ def test_a_community_decides_after_discussing_one_household_one_vote(town: App) 
         }  # fmt: skip
     # after the deadline a vote is refused, politely
     late = simulate(town, [say("11-06T18:30", "wxid_v5", "#投票 1")])
-    assert to(late, "wxid_v5") == ["现在没有正在进行的投票。"]
+    assert to(late, "wxid_v5") == [
+        "“东门空地怎么用？”的投票已经在11月6日18:00截止了，这一票没能记上。谢谢您关心社区的事，结果已经发在群里。"
+    ]
+    assert [o for o in late if o["group"]] == []  # privately: the group hears nothing of it
 
 
 def test_a_secret_ballot_keeps_choices_apart_from_voters_and_gives_receipts(town: App) -> None:
@@ -237,8 +241,8 @@ def test_a_passed_decision_opens_a_follow_up_ticket_whose_progress_the_groups_se
     )
     opened = [o for o in out if o["text"].startswith("【议事落实】“东门空地改成微花园”：清理东门空地")]
     assert {o["group"] for o in opened} == {"g1@chatroom", "g2@chatroom"}
-    assert "由网格员周网格负责，12月10日前完成" in opened[0]["text"]
-    assert any(text.startswith("新工单1") for text in to(out, "wxid_wg"))
+    assert "由周网格负责，12月10日前完成" in opened[0]["text"]
+    assert any(text.startswith("1号新工单") for text in to(out, "wxid_wg"))
     news = [o["text"] for o in out if o["group"] == "g2@chatroom" and "——" in o["text"]]
     assert news == [
         "【议事落实】“东门空地改成微花园”：清理东门空地，种上花草——已签收，开始办理",

@@ -251,3 +251,61 @@ def test_details_text_lists_what_to_bring_and_where(matters: list[Matter]) -> No
     text = details_text(permit)
     assert all(item in text for item in permit.materials)
     assert permit.where in text and permit.online in text and permit.note in text
+
+
+# --- synonyms and close matches (issue 19) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "matter_id"),
+    [
+        ("老年卡怎么办", "senior-bus-card"),
+        ("敬老卡在哪里办", "senior-bus-card"),
+        ("老年卡要带啥", "senior-bus-card"),
+        ("电瓶车上牌去哪", "ebike-registration"),
+        ("电驴怎么挂牌", "ebike-registration"),
+        ("尊老金怎么领", "longevity-allowance"),
+        ("廉租房怎么申请", "public-rental-housing"),
+        ("装修要报备吗", "renovation-filing"),
+    ],
+)
+def test_other_names_from_the_knowledge_base_match_closely(
+    matcher: FaqMatcher, text: str, matter_id: str
+) -> None:
+    result = matcher.match(text)
+    assert result.matter is not None and result.matter.id == matter_id
+    assert result.sure and result.close
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["公积金贷款利率现在多少", "老年卡坐火车能打折吗", "居住证丢了被人捡到会不会被冒用", "要带什么材料"],
+)
+def test_a_question_about_more_than_a_matter_knows_is_not_close(matcher: FaqMatcher, text: str) -> None:
+    assert not matcher.match(text).close
+
+
+def test_no_off_topic_question_is_close(matcher: FaqMatcher) -> None:
+    bench = _bench()
+    texts = [*load_unanswerable(KNOWLEDGE), *bench.HARD_TUNE, *bench.HARD_HELD, *bench.OTHER_NEGATIVES]
+    assert [t for t in texts if matcher.match(t).close] == []
+
+
+def test_a_synonym_may_stand_for_one_word_only(tmp_path: Path) -> None:
+    entry = (
+        "  - id: {id}\n    category: 政务服务\n    question: 问题{id}\n    variants: [说法一, 说法二]\n"
+        "    synonyms:\n      {word}: [{names}]\n"
+        "    answer: 回答\n    materials: []\n    where: 社区\n    online: ''\n"
+    )
+    path = tmp_path / "knowledge.yaml"
+    path.write_text(
+        "matters:\n"
+        + entry.format(id="a", word="电动车", names="电瓶车")
+        + entry.format(id="b", word="摩托车", names="电瓶车"),
+        "utf-8",
+    )
+    with pytest.raises(ValueError, match=r"'电瓶车' stands for both '电动车' and '摩托车'"):
+        load_knowledge(path)
+    path.write_text("matters:\n" + entry.format(id="a", word="电动车", names="电瓶车, 电驴"), "utf-8")
+    (matter,) = load_knowledge(path)
+    assert matter.synonyms == (("电动车", ("电瓶车", "电驴")),)

@@ -28,11 +28,11 @@ def test_an_emergency_alerts_staff_at_once_and_escalates_when_nobody_accepts(sma
     assert ticket.urgent and ticket.category == "养老助残"
     group_alert = next(o for o in out if o["group"] == "g1@chatroom" and "wxid_wg" in o["mentions"])
     assert group_alert["text"].startswith("紧急情况！@")
-    assert set(group_alert["mentions"]) == {"wxid_wg", "wxid_sg"}
+    assert set(group_alert["mentions"]) == {"wxid_wg", "wxid_sg", "wxid_r1"}  # staff, and the reporter
     assert to(out, "wxid_wg")[1].startswith("【紧急】1号工单")
     assert any(text.startswith("【紧急】1号工单") for text in to(out, "wxid_sg"))
     resident = to(out, "wxid_r1")
-    assert resident[0].startswith("1号紧急工单已建立，已通知") and "120" in resident[0]
+    assert resident == [group_alert["text"]] and "已通知" in resident[0] and "120" in resident[0]
     escalated = [o for o in out if o["text"].startswith("【紧急升级】1号工单")]
     assert escalated and escalated[0]["at"] == "2026-11-03T07:45:00+08:00"
 
@@ -104,12 +104,12 @@ def test_a_middling_petition_is_confirmed_with_one_word_and_a_photo_joins_it(app
     resident = to(out, "wxid_r1")
     assert (
         resident[0]
-        == "您是想反映“楼下垃圾好像又没人收”这个问题吗？需要的话回复“是”，小棲帮您登记；不需要就不用管。"
+        == "您是想请社区处理“楼下垃圾好像又没人收”吗？需要的话回复“是”，小棲帮您登记；不需要就不用回复。"
     )
-    assert resident[1].startswith("收到！您反映的“楼下垃圾好像又没人收”（环境卫生）已登记为1号工单")
+    assert resident[1].startswith("收到！您反映的“楼下垃圾好像又没人收”已登记（1号工单）")
     assert "1号工单居民补充了一张照片。" in to(out, "wxid_sg")
     assert to(out, "wxid_r2") == [
-        "您是想反映“垃圾桶边上有点乱”这个问题吗？需要的话回复“是”，小棲帮您登记；不需要就不用管。"
+        "您是想请社区处理“垃圾桶边上有点乱”吗？需要的话回复“是”，小棲帮您登记；不需要就不用回复。"
     ]  # the yes came after the question expired (30 minutes): nothing more happens
     assert len(_tickets(app)) == 1
 
@@ -123,7 +123,10 @@ def test_a_vague_echo_joins_the_thread_but_never_opens_a_ticket_by_itself(smart_
             say("11-02T09:10", "wxid_new", "同样的问题，反映好几次了"),
         ],
     )
-    assert to(out, "wxid_r1")[0].startswith("收到！您反映的“5栋的电梯又停了")
+    # the resident who phoned hears privately who filed it; the group hears nothing of it
+    filed = [o for o in out if o["to"] == "wxid_r1"]
+    assert filed[0]["text"].startswith("李社工已帮您登记了“5栋的电梯又停了")
+    assert not [o for o in out if o["group"] is not None and "5栋的电梯" in o["text"]]
     # the neighbour who agrees joins the ticket quietly: nothing more in the group, and they hear its news
     assert to(out, "wxid_new") == []
     (ticket,) = _tickets(smart_app)
@@ -157,8 +160,8 @@ def test_a_neighbours_plus_one_files_the_petition_the_bot_was_unsure_of(app: App
             say("11-02T08:03", "wxid_new", "+1 我家门口也是"),
         ],
     )
-    assert to(out, "wxid_r1")[0].startswith("您是想反映“楼下垃圾好像又没人收”")
-    assert to(out, "wxid_r1")[1].startswith("收到！您反映的“楼下垃圾好像又没人收”（环境卫生）已登记为1号工单")
+    assert to(out, "wxid_r1")[0].startswith("您是想请社区处理“楼下垃圾好像又没人收”")
+    assert to(out, "wxid_r1")[1].startswith("收到！您反映的“楼下垃圾好像又没人收”已登记（1号工单）")
     assert to(out, "wxid_new") == []  # joins quietly
     (ticket,) = _tickets(app)
     assert ticket.reporter_id == "wxid_r1" and ticket.reporters == 2

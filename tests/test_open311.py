@@ -15,8 +15,8 @@ from sqlmodel import func, select
 from bot.app import App
 from bot.values import Incoming
 from groups.models import ChatGroup, Person
-from tickets.lifecycle import rate
 from tickets.models import Rating, Ticket, TicketEvent
+from tickets.ratings import RatingSaid, rate
 from web.context import WebContext
 from web.keys import api_client_for, create_api_client, revoke_api_client
 from web.server import create_web
@@ -129,7 +129,7 @@ def test_a_ticket_filed_read_resolved_and_fed(
         queued = session.exec(select(OutboxMessage)).all()
         assert [m.to_id for m in queued] == ["wxid_sg"]  # the handler; the caller is not on WeChat
         assert (
-            queued[0].text.startswith("新工单1【环境卫生】幸福社区\n赵先生：3栋门口垃圾")
+            queued[0].text.startswith("1号新工单【环境卫生】幸福社区\n赵先生：3栋门口垃圾")
             and PHONE in queued[0].text
         )
 
@@ -167,7 +167,9 @@ def test_a_ticket_filed_read_resolved_and_fed(
     with web.session() as session:
         ticket = session.get(Ticket, 1)
         assert ticket is not None and reporter is not None
-        rate(app.desk, session, START + timedelta(hours=4), reporter, ticket, Rating.SATISFIED)
+        rate(
+            app.desk, session, START + timedelta(hours=4), reporter, ticket, RatingSaid(Rating.SATISFIED, "")
+        )
     assert _get(client, key, "/requests/1.json").json()[0]["status_notes"] == "已评价（满意）"
 
 

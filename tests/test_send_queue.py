@@ -258,7 +258,9 @@ def test_two_accounts_share_a_database_without_doing_anything_twice(
     with session_scope(apps["bot-a"].engine) as session:
         assert len(session.exec(select(Message).where(Message.platform_id == "wx-1")).all()) == 1
         assert session.exec(select(OutboxMessage).where(OutboxMessage.state != OutboxState.SENT)).all() == []
-    confirmations = [o for o in sent["bot-a"] if o.group_id == "g1@chatroom" and "已登记为1号工单" in o.text]
+    confirmations = [
+        o for o in sent["bot-a"] if o.group_id == "g1@chatroom" and "已登记（1号工单）" in o.text
+    ]
     assert len(confirmations) == 1 and not any("工单" in o.text for o in sent["bot-b"])
     for bot in apps.values():
         bot.engine.dispose()

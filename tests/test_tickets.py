@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from sqlmodel import col, select
 
@@ -42,17 +43,19 @@ def test_a_petition_from_filing_to_a_rated_close(app: App) -> None:
     resident = to(out, "wxid_r1")
     assert (
         resident[0]
-        == "收到！您反映的“5栋电梯又坏了，老人上不了楼”（其他）已登记为1号工单，由李社工负责，11月9日前给您答复。"
+        == "收到！您反映的“5栋电梯又坏了，老人上不了楼”已登记（1号工单），由李社工负责，11月9日前给您答复。"
     )
     assert to(out, "wxid_sg")[0].startswith(
-        "新工单1【其他】幸福社区 幸福1-5栋群\n5栋-302 王阿姨：5栋电梯又坏了"
+        "1号新工单【其他】幸福社区 幸福1-5栋群\n5栋-302 王阿姨：5栋电梯又坏了"
     )
     assert resident[1:] == [
-        "您的1号工单已由社工李社工签收，正在处理。",
-        "1号工单有进展：已联系电梯公司，下午来修",
-        "1号工单已办结：电梯已修好，已试运行\n您满意吗？请回复：满意 / 基本满意 / 不满意",
-        "谢谢您的评价！1号工单已结束。",
+        "您反映的“5栋电梯又坏了，老人上不了楼”，李社工已经接手，正在处理。",
+        "您反映的“5栋电梯又坏了，老人上不了楼”有新进展：已联系电梯公司，下午来修",
+        "您反映的“5栋电梯又坏了，老人上不了楼”已经办好：电梯已修好，已试运行\n您满意吗？请回复“满意”“基本满意”或“不满意”。",
+        "谢谢您的评价，已记下了。",
     ]
+    # only the filing confirmation is said in the group; the rest is the resident's own business
+    assert [o["group"] for o in out if o["text"] in resident] == ["g1@chatroom", None, None, None, None]
     ticket = _ticket(app)
     assert (ticket.state, ticket.rating) == (TicketState.CLOSED, Rating.SATISFIED)
     assert [a[0] for a in _actions(app)] == ["登记", "签收", "进展", "办结", "评价"]
@@ -70,17 +73,17 @@ def test_a_return_and_a_reassignment(app: App) -> None:
             say("11-02T11:00", "wxid_dept", "#签收 1", group=None),
         ],
     )
-    assert to(out, "wxid_wg")[0].startswith("新工单1【其他】")
+    assert to(out, "wxid_wg")[0].startswith("1号新工单【其他】")
     assert "用法：#退回 工单号 理由" in to(out, "wxid_wg")[1]
     assert (
         to(out, "wxid_sg")[2]
-        == "1号工单被周网格退回，理由：这是餐饮油烟，归城管管。请用“#转派 1 对象”重新分派。"
+        == "1号工单被周网格退回，理由：这是餐饮油烟，归城管管。请发“#转派 1 姓名或部门”重新分派。"
     )
     resident = to(out, "wxid_r1")
-    assert resident[1] == "1号工单已转给更合适的网格员周网格办理，11月9日前给您答复。"
-    assert resident[2] == "1号工单正在转交更合适的部门办理，请您放心，有进展会告诉您。"
-    assert resident[3] == "1号工单已转给更合适的街道城管科办理，11月9日前给您答复。"
-    assert resident[4] == "您的1号工单已由街道城管科签收，正在处理。"
+    assert resident[1] == "您反映的“楼下饭店油烟太大”已转给周网格办理，11月9日前给您答复。"
+    assert resident[2] == "您反映的“楼下饭店油烟太大”正在安排更合适的人来办，请放心，有进展会告诉您。"
+    assert resident[3] == "您反映的“楼下饭店油烟太大”已转给街道城管科办理，11月9日前给您答复。"
+    assert resident[4] == "您反映的“楼下饭店油烟太大”，街道城管科已经接手，正在处理。"
     assert all("不归" not in text and "不是我们" not in text for text in resident)
     assert [(a, f, t) for a, f, t, _ in _actions(app)] == [
         ("登记", None, "待签收"),
@@ -110,7 +113,10 @@ def test_an_extension_requested_and_approved(app: App) -> None:
         == "周网格申请1号工单延期3个工作日，理由：要等市政的材料。同意请回复“#批准延期 1”。"
     )
     assert to(out, "wxid_r1")[-2] == "抱歉，这个命令只有社工、领导、管理员可以使用。"
-    assert to(out, "wxid_r1")[-1] == "1号工单办理需要多一些时间，预计11月12日前办好，请您谅解。"
+    assert (
+        to(out, "wxid_r1")[-1]
+        == "您反映的“小区门口的路面塌了一块”还需要多一些时间，预计11月12日前办好，请您谅解。"
+    )
     assert to(out, "wxid_wg")[-1] == "1号工单延期已批准，新的时限是11月12日。"
 
 
@@ -129,10 +135,10 @@ def test_overdue_ticket_across_a_weekend_and_the_national_holiday(app: App) -> N
     assert reports == [("2026-10-01T08:00:00+08:00", "wxid_dept"), ("2026-10-01T08:00:00+08:00", "wxid_ld")]
     staff = [item for item in staff if not item[2].startswith("【民情月报】")]
     assert [(at, who, text[:5]) for at, who, text in staff] == [
-        ("2026-09-25T10:00:00+08:00", "wxid_sg", "新工单1【"),
+        ("2026-09-25T10:00:00+08:00", "wxid_sg", "1号新工单"),
         ("2026-10-09T09:00:00+08:00", "wxid_sg", "提醒：1号"),  # the 5th working day: Sep 28-30, Oct 8, 9
         ("2026-10-10T09:00:00+08:00", "wxid_sg", "【催办】1"),  # Saturday 10 Oct is a make-up working day
-        ("2026-10-12T09:00:00+08:00", "wxid_sg", "【督办】1"),  # one working day later, after Sunday
+        # one working day later, after Sunday, to the leader: not to the social worker, who handles it
         ("2026-10-12T09:00:00+08:00", "wxid_ld", "【督办】1"),
     ]
     assert "已超过办理时限10月9日" in staff[2][2]
@@ -151,15 +157,12 @@ def test_duplicates_from_two_groups_merge_and_raise_priority(app: App) -> None:
     )
     assert (
         to(out, "wxid_r2")[0]
-        == "这个问题已有邻居反映过，是1号工单（现在2位居民反映），社工李社工正在跟进，有进展会一起告诉您。"
+        == "这个问题已经有邻居反映过了（1号工单，加上您共2位），李社工正在跟进，有进展也会告诉您。"
     )
-    assert to(out, "wxid_new")[0].startswith("这个问题已有邻居反映过，是1号工单（现在3位居民反映）")
+    assert to(out, "wxid_new")[0].startswith("这个问题已经有邻居反映过了（1号工单，加上您共3位）")
     assert to(out, "wxid_r3")[0].startswith("收到！")  # another community: its own ticket
-    accepted = [o for o in out if o["text"] == "您的1号工单已由社工李社工签收，正在处理。"]
-    assert {(o["group"], tuple(o["mentions"])) for o in accepted} == {
-        ("g1@chatroom", ("wxid_r1",)),
-        ("g2@chatroom", ("wxid_r2", "wxid_new")),
-    }
+    accepted = [o for o in out if o["text"].endswith("，李社工已经接手，正在处理。")]
+    assert sorted(o["to"] for o in accepted) == ["wxid_new", "wxid_r1", "wxid_r2"]  # privately, each once
     ticket = _ticket(app)
     assert (ticket.reporters, ticket.priority) == (3, 2)
     assert ticket.deadline < _ticket_deadline_without_priority()
@@ -207,8 +210,10 @@ def test_unsatisfied_resident_reopens_and_silence_closes_by_default(app: App) ->
         ],
     )
     resident = to(out, "wxid_r1")
-    assert resident[3] == "抱歉没让您满意，1号工单已重新交给社工李社工办理，11月9日前给您答复。"
-    assert resident[-1] == "1号工单已办结3天，没有收到您的评价，就先按满意结束了。如还有问题，随时再反映。"
+    assert resident[3] == "抱歉没让您满意，“楼道灯不亮”已经重新交给李社工办理，11月9日前给您答复。"
+    assert resident[-1] == (
+        "您反映的“楼道灯不亮”办好已经3天了，没收到您的评价，就先按“满意”记下了。如果问题还在，随时在群里说或私聊小棲。"
+    )
     ticket = _ticket(app)
     assert (ticket.state, ticket.rating, ticket.reopened) == (TicketState.CLOSED, Rating.DEFAULT, 1)
 
@@ -277,6 +282,8 @@ def test_report_figures_on_every_backend(app: App) -> None:
 
 
 def test_numbers_in_staff_notes_are_masked_in_the_group(app: App) -> None:
+    # a district that tells progress in the group (data/groups/noise.yaml: in_group)
+    app.desk = replace(app.desk, noise=replace(app.desk.noise, in_group=frozenset({"filed", "progress"})))
     out = simulate(
         app,
         [
@@ -288,7 +295,7 @@ def test_numbers_in_staff_notes_are_masked_in_the_group(app: App) -> None:
     )
     public = [o["text"] for o in out if o["group"] is not None]
     assert all("13912345678" not in t and "13800001111" not in t for t in public)
-    assert "1号工单有进展：已约维修师傅，师傅电话138****1111" in public
+    assert any(t.endswith("有新进展：已约维修师傅，师傅电话138****1111") for t in public)
     assert "内容：我家水管漏水，电话13912345678" in to(out, "wxid_sg")[-1]  # the handler sees the raw text
 
 
@@ -302,8 +309,8 @@ def test_a_thread_about_one_problem_and_reports_naming_the_same_building_merge(a
             say("11-03T20:00", "wxid_r2", "#反映 楼下花坛被人种了菜", group="g2@chatroom"),
         ],
     )
-    assert to(out, "wxid_new")[0].startswith("这个问题已有邻居反映过，是1号工单（现在2位居民反映）")
-    assert to(out, "wxid_r2")[0].startswith("这个问题已有邻居反映过，是1号工单（现在3位居民反映）")
+    assert to(out, "wxid_new")[0].startswith("这个问题已经有邻居反映过了（1号工单，加上您共2位）")
+    assert to(out, "wxid_r2")[0].startswith("这个问题已经有邻居反映过了（1号工单，加上您共3位）")
     assert to(out, "wxid_r2")[1].startswith("收到！")
 
 
@@ -312,6 +319,6 @@ def test_a_petition_from_an_unregistered_group_reaches_the_admin(app: App) -> No
         app, [say("11-02T09:00", "wxid_x", "#反映 这个小区的路灯全坏了", group="unknown@chatroom")]
     )
     assert to(out, "wxid_x")[0].startswith(
-        "收到！您反映的“这个小区的路灯全坏了”（其他）已登记为1号工单，由管理员小吴负责"
+        "收到！您反映的“这个小区的路灯全坏了”已登记（1号工单），由管理员小吴负责"
     )
-    assert to(out, "wxid_admin")[0].startswith("新工单1【其他】")
+    assert to(out, "wxid_admin")[0].startswith("1号新工单【其他】")

@@ -324,7 +324,7 @@ async def test_conversations_over_a_real_wechaty_puppet_service(
         assert confirm["mentions"] == ["wxid_r1"]
         assert confirm["text"].startswith("@5栋-302 王阿姨\u2005收到！您反映的“5栋电梯坏了”")
         note = await service.expect("note to the social worker", lambda e: e.get("conversation") == "wxid_sg")
-        assert note["text"].startswith("新工单1") and note["mentions"] == []
+        assert note["text"].startswith("1号新工单") and note["mentions"] == []
 
         # The social worker accepts it privately; the resident hears about it in the room.
         await service.command(op="say", **{"from": "wxid_sg"}, text="#签收 1")

@@ -74,7 +74,8 @@ class Ticket(SQLModel, table=True):
 
 
 class TicketReporter(SQLModel, table=True):
-    """Everyone who reported the problem (duplicates merge here); all of them hear its progress."""
+    """Everyone who reported the problem (duplicates merge here); all of them hear its progress, and
+    each rates its resolution for themselves (the ticket's rating is derived from theirs)."""
 
     __tablename__ = "ticket_reporter"
     __table_args__ = (UniqueConstraint("ticket_id", "person_id"),)
@@ -83,6 +84,18 @@ class TicketReporter(SQLModel, table=True):
     person_id: str = Field(foreign_key="person.id", index=True)
     group_id: str | None = Field(default=None, foreign_key="chat_group.id")
     message_id: str = Field(unique=True, max_length=200)
+    at: datetime = Field(sa_type=UTCDateTime)
+    rating: Rating | None = Field(default=None, sa_type=StrEnumType(Rating))  # of the latest resolution
+    rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class TicketAlerted(SQLModel, table=True):
+    """Staff told of an emergency ticket: any of them may accept it (the first one wins)."""
+
+    __tablename__ = "ticket_alerted"
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    person_id: str = Field(foreign_key="person.id", primary_key=True)
     at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from groups.models import ChatGroup, Department, Person, Role, RoutingRule
+from groups.models import ChatGroup, Department, Person, Role, RoutingRule, person_label
 
 DEFAULT_ROUTE = "default"
 
@@ -79,13 +79,6 @@ def _rule(session: Session, community_id: str | None, category: str) -> RoutingR
         if rule is not None:
             return rule
     return None
-
-
-def person_label(person: Person) -> str:
-    """网格员周敏; a name that already says the role (栖云里网格员顾晓雯) is used as it is."""
-    if person.role.label in person.name:
-        return person.name
-    return f"{person.role.label}{person.name}"
 
 
 def route(

@@ -11,12 +11,14 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from groups.models import ChatGroup, Person
+from groups.messages import Message
+from groups.models import ChatGroup, Person, on_wechat, person_label
 from tickets import texts
-from tickets.lifecycle import Desk, notify_handler, to_person, urgent_first, where_of
+from tickets.desk import Desk, notify_handler, to_person, urgent_first, where_of
+from tickets.lifecycle import record_alerted
 from tickets.matching import Report, same_problem
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
-from tickets.routing import Assignment, grid_worker, person_label, route, social_worker
+from tickets.routing import Assignment, grid_worker, route, social_worker
 from tickets.similarity import similarity
 from xiaoqi.clock import local
 from xiaoqi.outgoing import Outgoing
@@ -158,11 +160,12 @@ def join_ticket(
     return Filed(filed.ticket, filed.outcome, urgent_first(ticket, notices))
 
 
-def standing(desk: Desk, session: Session, ticket: Ticket) -> str:
+def standing(desk: Desk, session: Session, ticket: Ticket, now: datetime) -> str:
     """Where a ticket stands, told to a resident who asks how their problem is going."""
     done = local(ticket.resolved_at) if ticket.resolved_at is not None else None
-    return texts.STANDING[ticket.state.value].format(
-        summary=texts.excerpt(ticket.summary, 16),
+    late = ticket.state in OPEN_STATES and ticket.deadline < now
+    return (texts.STANDING_LATE if late else texts.STANDING[ticket.state.value]).format(
+        summary=texts.topic(ticket.summary),
         number=ticket.id,
         handler=desk.handler_label(session, ticket),
         deadline=texts.when(ticket.deadline),
@@ -267,10 +270,11 @@ def _follow_up(
     session.add(TicketEvent(ticket_id=ticket.number, at=now, actor_id=reporter.id, action="补充", note=text))
     handler = session.get(Person, ticket.handler_id) if ticket.handler_id else None
     notices = [
-        to_person(
+        desk.tell(
             group_id,
             reporter.id,
             texts.FOLLOW_UP.format(number=ticket.id, handler=desk.handler_label(session, ticket)),
+            "follow_up",
         )
     ]
     if handler is not None:
@@ -310,12 +314,13 @@ def _merge(
         **changes,
     )
     notices = [
-        to_person(
+        desk.tell(
             group_id,
             reporter.id,
             texts.MERGED.format(
                 number=ticket.id, reporters=reporters, handler=desk.handler_label(session, ticket)
             ),
+            "joined",
         )
     ]
     return Filed(ticket, "merged", notices)
@@ -390,20 +395,18 @@ def _open(
     )
     if urgent:
         return Filed(ticket, "new", urgent_first(ticket, _emergency_notices(desk, session, ticket, reporter)))
-    short = texts.excerpt(summary)
-    notices = [
-        to_person(
-            group_id,
-            reporter.id,
-            texts.FILED.format(
-                summary=short,
-                category=category,
-                number=ticket.id,
-                handler=assignment.label,
-                deadline=texts.when(deadline),
-            ),
-        )
-    ]
+    short = texts.topic(summary, 24)
+    said = {
+        "summary": short,
+        "number": ticket.id,
+        "handler": assignment.label,
+        "deadline": texts.when(deadline),
+    }
+    if filed_by is not None:  # the resident phoned or came in: told privately, by whom it was filed
+        told = texts.FILED_FOR.format(staff=person_label(filed_by), **said)
+        notices = [Outgoing(told, to_id=reporter.id)] if on_wechat(reporter.id) else []
+    else:
+        notices = [desk.tell(group_id, reporter.id, texts.FILED.format(**said), "filed")]
     notices += notify_handler(session, ticket, texts.NEW_FOR_HANDLER)
     return Filed(ticket, "new", notices)
 
@@ -420,15 +423,22 @@ def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: P
             staff.append(person)
     where = where_of(session, ticket)
     notices: list[Outgoing] = []
-    if ticket.group_id is not None and staff:
-        names = "".join(f"@{p.name} " for p in staff)
+    handler_names = "、".join(person_label(p) for p in staff) or "社区工作人员"
+    advice = advice_for(ticket.summary)
+    if ticket.group_id is not None and staff:  # one alarm in the group: the staff, the reporter, advice
+        shown = session.exec(
+            select(Message.sender_name).where(Message.platform_id == ticket.source_message_id)
+        ).first()
         notices.append(
             Outgoing(
                 texts.URGENT_IN_GROUP.format(
-                    names=names, reporter=reporter.name or "居民", summary=texts.excerpt(ticket.summary, 40)
+                    names="".join(f"@{p.name} " for p in staff),
+                    reporter=shown or reporter.name or "居民",
+                    summary=texts.topic(ticket.summary, 40),
+                    advice=advice,
                 ),
                 group_id=ticket.group_id,
-                mentions=tuple(p.id for p in staff),
+                mentions=(*(p.id for p in staff), reporter.id),
             )
         )
     for person in staff:
@@ -440,14 +450,8 @@ def _emergency_notices(desk: Desk, session: Session, ticket: Ticket, reporter: P
                 to_id=person.id,
             )
         )
-    handler_names = "、".join(f"{p.role.label}{p.name}" for p in staff) or "社区工作人员"
-    notices.append(
-        to_person(
-            ticket.group_id,
-            reporter.id,
-            texts.FILED_URGENT.format(
-                number=ticket.id, handler=handler_names, advice=advice_for(ticket.summary)
-            ),
-        )
-    )
+    record_alerted(session, ticket, staff, ticket.created_at)
+    if ticket.group_id is None or not staff:
+        filed = texts.FILED_URGENT.format(number=ticket.id, handler=handler_names, advice=advice)
+        notices.append(to_person(ticket.group_id, reporter.id, filed))
     return notices

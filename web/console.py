@@ -22,7 +22,7 @@ from bot.values import Incoming
 from groups.messages import Message
 from groups.models import ChatGroup, Community, Department, Person, Role
 from nlp.labels import CATEGORIES
-from tickets.lifecycle import place
+from tickets.desk import place
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from web import auth
 from web.context import WebContext

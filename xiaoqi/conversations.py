@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from bot.router import COMMAND_PREFIXES
 from bot.simulator import EventError, Tick, parse_event
-from groups.messages import SILENT_KINDS
+from groups.messages import residents_group_speech
 from groups.models import Person
 from moderation.service import exempt_ids
 from tickets.models import PendingConfirmation, Ticket, TicketReporter
@@ -48,11 +48,10 @@ class Label:
 
 @dataclass
 class Conversation:
-    """The lines of a labelled conversation: message id -> label, and how many are people's group speech."""
+    """The lines of a labelled conversation: message id -> label and sender, and which are commands."""
 
     labels: dict[str, Label] = field(default_factory=dict)
     senders: dict[str, str] = field(default_factory=dict)
-    group_speech: int = 0
     commands: set[str] = field(default_factory=set)  # explicit commands (#反映, #议事落实 …): not judgement
 
 
@@ -68,8 +67,6 @@ def read_labelled(lines: Iterable[str], bot_id: str, *, require: bool = True) ->
             raise LabelError(f"line {line_no}: {error}") from error
         if isinstance(event, Tick):
             continue
-        if event.group_id is not None and event.kind not in SILENT_KINDS:
-            found.group_speech += 1
         raw = json.loads(line).get("label")
         if raw is None:
             if require:
@@ -103,7 +100,7 @@ class Figures:
     exempt_tickets: int  # tickets or emergencies opened from staff's or exempt accounts' lines
     mixed_tickets: int  # tickets that hold reports of more than one problem (merged wrongly)
     bot_group_messages: int
-    group_speech: int
+    group_speech: int  # residents' group messages (groups.messages.residents_group_speech)
     wrong: tuple[str, ...] = ()  # the message ids of tickets that should not exist
     placed: Mapping[str, str] = field(default_factory=dict)  # message id -> "#3" (opened it), "+3" (joined)
 
@@ -173,7 +170,7 @@ def figures(session: Session, talk: Conversation, bot_group_messages: int) -> Fi
             1 for t in tickets if len({labels[m].ref for m in held[t.number] if labels[m].real}) > 1
         ),
         bot_group_messages=bot_group_messages,
-        group_speech=talk.group_speech,
+        group_speech=residents_group_speech(session),
         wrong=tuple(t.source_message_id for t in tickets if not labels[t.source_message_id].real),
         placed={
             m: ("#" if m == t.source_message_id else "+") + str(t.number) + ("!" if t.urgent else "")
@@ -190,7 +187,7 @@ FIGURE_NAMES: Mapping[str, str] = {
     "emergency_precision": "emergency precision",
     "emergency_recall": "emergency recall",
     "confirmations": "confirmation questions asked",
-    "group_messages_per_100": "bot's group messages per 100 people's",
+    "group_messages_per_100": "bot's group messages per 100 residents'",
 }
 
 

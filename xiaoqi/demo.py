@@ -20,7 +20,7 @@ from bot.app import App, create_app
 from bot.simulator import EventError, Tick, drain, output_record, parse_event, replay
 from bot.values import Incoming, Outgoing
 from faq.models import FaqQuestion
-from groups.messages import KIND_LABELS, SILENT_KINDS, Message, MessageKind
+from groups.messages import KIND_LABELS, Message, MessageKind, residents_group_speech
 from groups.models import Membership, Person
 from groups.registry import load_registry
 from moderation.models import ModerationCase
@@ -50,11 +50,10 @@ def _events(path: Path, bot_id: str) -> list[Incoming | Tick]:
 
 @dataclass
 class Traffic:
-    """What the demo month said: the bot's messages (in groups among them) and people's group speech."""
+    """What the bot said in the demo month: all its messages, and those in groups."""
 
     sent: int = 0
     sent_to_groups: int = 0
-    people_in_groups: int = 0
 
 
 def run_month(
@@ -62,13 +61,7 @@ def run_month(
 ) -> Traffic:
     """Feed the month to the app while simulated staff and residents answer back."""
     people = DemoPeople()
-    traffic = Traffic(
-        people_in_groups=sum(
-            1
-            for e in events
-            if isinstance(e, Incoming) and e.group_id is not None and e.kind not in SILENT_KINDS
-        )
-    )
+    traffic = Traffic()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with replies.open("w", encoding="utf-8") as sink, Progress(*columns, console=console) as progress:
         task = progress.add_task("回放一个月的群消息", total=len(events))
@@ -82,7 +75,6 @@ def run_month(
 
         def reactions(before: datetime) -> None:
             for reaction in people.due(before):
-                traffic.people_in_groups += reaction.group_id is not None
                 emit(app.handle(reaction))
 
         def advancing() -> Iterator[Incoming | Tick]:
@@ -135,10 +127,8 @@ def _summary(session: Session, traffic: Traffic, talk: Conversation, seconds: fl
     for label, value in judgement_summary(figures(session, talk, traffic.sent_to_groups)):
         table.add_row(label, value)
     table.add_row("小棲发出的消息", f"{traffic.sent}（群里 {traffic.sent_to_groups}）")
-    if traffic.people_in_groups:
-        table.add_row(
-            "小棲的群消息 / 每百条群众发言", f"{100 * traffic.sent_to_groups / traffic.people_in_groups:.1f}"
-        )
+    if residents := residents_group_speech(session):
+        table.add_row("小棲的群消息 / 每百条居民发言", f"{100 * traffic.sent_to_groups / residents:.1f}")
     table.add_row("用时", f"{seconds:.1f} 秒")
     table.add_row("数据库 / 日志", f"{out / 'xiaoqi.db'} / {out / 'xiaoqi.log'}")
     table.add_row("小棲的全部回复", str(out / "replies.jsonl"))

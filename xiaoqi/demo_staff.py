@@ -15,10 +15,10 @@ from xiaoqi.clock import local
 from xiaoqi.outgoing import Outgoing
 
 _ASSIGNED = re.compile(r"回复“#签收 (\d+)”")
-_RATE = re.compile(r"^(\d+)号工单已办结")
+_RATE = re.compile(r"已经办好：[^\n]*\n您满意吗")  # tickets.texts.RESOLVED
 _REOPENED = re.compile(r"^【重办】(\d+)号工单")
 _QUESTION = re.compile(r"^【居民提问·(\d+)号】")
-_AD_REPORT = re.compile(r"^【广告提醒·(\d+)号】")
+_AD_REPORT = re.compile(r"^【(?:广告|刷屏)提醒·(\d+)号】")
 # the bot's answer to a ticket step that cannot be taken: the person leaves that ticket alone
 _REFUSED = re.compile(r"^(\d+)号工单(?:现在是“[^”]+”，不能|不是由您负责|刚刚已被别人处理)")
 _STEP = re.compile(r"^#(?:签收|进展|办结) (\d+)")
@@ -73,8 +73,9 @@ class DemoPeople:
                         continue
                     self._urgent.add(number)
                 self._handler(number, out.to_id, out.at, urgent=out.text.startswith("【紧急】"))
-            elif out.group_id is not None and out.mentions and (match := _RATE.match(out.text)):
-                self._resident(int(match[1]), out.mentions[0], out.group_id, out.at)
+            elif (match := _RATE.search(out.text)) is not None:  # each reporter rates for themselves
+                for person in out.mentions if out.group_id is not None else (out.to_id or "",):
+                    self._resident(out.text, person, out.group_id, out.at)
             elif out.to_id is not None and (match := _REFUSED.match(out.text)):
                 self._gave_up.add((int(match[1]), out.to_id))  # someone else has it: no more steps
             elif out.to_id is not None and (match := _QUESTION.match(out.text)):
@@ -105,8 +106,8 @@ class DemoPeople:
         resolve_at = accept_at + timedelta(hours=rng.randint(3, 80))
         self._later(resolve_at, person, f"#办结 {number} {rng.choice(RESOLUTIONS)}")
 
-    def _resident(self, number: int, person: str, group: str, at: datetime) -> None:
-        rng = random.Random(f"{self.seed}-rating-{number}")
+    def _resident(self, asked: str, person: str, group: str | None, at: datetime) -> None:
+        rng = random.Random(f"{self.seed}-rating-{asked}-{person}")
         roll = rng.random()
         if roll < 0.12:
             return  # never answers: closes as 默认满意

@@ -1,4 +1,5 @@
-"""Everyday commands: help, group statistics, group information."""
+"""Everyday commands (help, group statistics, group information) and everyday questions that the
+knowledge base answers, answered before anything else reads them: a question is never a petition."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot import replies
-from bot.router import Router, UsageError
+from bot.router import Context, Router, UsageError
+from bot.values import Outgoing
+from faq import Matter, answer_text
+from faq import questions as faq
+from faq.asking import asks_details, asks_everyone, is_question, is_statement
 from groups.activity import activity
-from groups.messages import KIND_LABELS
+from groups.messages import KIND_LABELS, MAX_STORED_CHARS, MessageKind
 from groups.models import STAFF_ROLES, ChatGroup, Community, Grid, Membership, Person, Role
+from moderation.service import reason_for
+from nlp.normalize import normalize
+from nlp.rules import emergency_rule
+from tickets.conversation import quote_of
 from xiaoqi.clock import local
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.outbox import Backlog, backlog
@@ -23,6 +32,69 @@ if TYPE_CHECKING:
 router = Router()
 
 PERIODS = {"今天": 1, "今日": 1, "本周": 7, "7天": 7, "本月": 30, "30天": 30}
+URGENT = "紧急"
+AD = "广告"
+
+
+def known_question(ctx: Context) -> tuple[str, Matter] | None:
+    """The question (without a leading @小棲) and the matter that answers it, when a resident's text is
+    an everyday question the knowledge base answers: put to Xiaoqi and a sure match, or asked of the
+    whole group and a close one. Anything intake or moderation must see first is left to them: danger,
+    adverts, a progress question or a petition put as a question ("路灯坏了 什么时候修"), a reply, an
+    echo, a question to a neighbour."""
+    message, app = ctx.message, ctx.app
+    if ctx.sender.role.is_staff or message.kind is not MessageKind.TEXT:
+        return None
+    labels = ctx.labels
+    if labels is not None and labels.intent == URGENT:
+        return None
+    settings = app.settings
+    text = app.router.without_bot_mention(message.text, settings.bot_id, settings.bot_name).strip()
+    addressed = message.is_private or settings.bot_id in message.mentions or text != message.text.strip()
+    if not text or text.startswith(("@", "＠")) or any(m != settings.bot_id for m in message.mentions):
+        return None
+    if quote_of(text)[1] or asks_details(text):  # a reply, or "要带什么" about the last answer
+        return None
+    if addressed:
+        if is_statement(text):
+            return None
+    elif not asks_everyone(text):
+        return None
+    intake = app.desk.intake
+    if intake.asks_progress(text) or intake.calls_for_action(text) or intake.echoes(text):
+        return None
+    if emergency_rule(normalize(text)) is not None or _warned(ctx):
+        return None
+    match = app.faq(ctx.session).match(text)
+    if match.matter is None:
+        return None
+    if match.close or (addressed and match.sure and is_question(text)):
+        return text, match.matter
+    return None
+
+
+def _warned(ctx: Context) -> bool:
+    """Whether moderation will warn about this group message (an advert, the same text again and again)."""
+    if ctx.group is None:
+        return False
+    labels = ctx.labels
+    ad = labels.scores.get("intent", {}).get(AD, 0.0) if labels is not None else 0.0
+    text = ctx.message.text[:MAX_STORED_CHARS]
+    noted = ctx.record is not None  # a stored message is already counted among the sender's posts
+    return (
+        reason_for(ctx.session, ctx.sender.id, ctx.message.kind, text, ad, ctx.now, noted=noted) is not None
+    )
+
+
+@router.on_message(kinds=(MessageKind.TEXT,), idle=lambda ctx: known_question(ctx) is None)
+def answer_known_question(ctx: Context, session: Session, now: datetime, sender: Person) -> Outgoing | None:
+    """An everyday question from the knowledge base, before intake could take it for a petition."""
+    known = known_question(ctx)
+    if known is None:
+        return None
+    text, matter = known
+    faq.record_answer(session, now, sender, ctx.group, ctx.message.message_id, text, matter)
+    return ctx.tell("answer", answer_text(matter))
 
 
 @router.command("帮助", "help", usage="#帮助", summary="看看小棲能做什么")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -12,9 +11,10 @@ from bot.router import Context, Router, UsageError, first_word
 from bot.values import Incoming
 from faq import answer_text, details_text
 from faq import questions as faq
+from faq.asking import asks_details, is_question, is_statement
 from groups.messages import Message, MessageKind
 from groups.models import ChatGroup, Membership, Person, Role
-from groups.welcome import needs_welcome, welcome_text
+from groups.welcome import needs_welcome, nickname_fits, welcome_text
 from xiaoqi.outgoing import Outgoing, Priority
 
 if TYPE_CHECKING:
@@ -22,15 +22,8 @@ if TYPE_CHECKING:
 
 router = Router()
 ASKING = "咨询"
-MIN_OPEN_QUESTION = 6  # "几点开门" alone is the middle of a conversation, not a question to answer
 ANSWERERS = frozenset({Role.SOCIAL_WORKER, Role.GRID_WORKER, Role.ADMIN})
 APPROVERS = frozenset({Role.SOCIAL_WORKER, Role.ADMIN})
-_QUESTION = re.compile(
-    r"[?？]|吗|怎么|如何|哪里|哪儿|在哪|什么|多少|几点|能不能|可不可以|可以.{0,6}吗|阿能|请问"
-)
-_DETAILS = re.compile(
-    r"^(?:请问)?(?:要|需要)?(?:带|准备)(?:什么|啥|哪些)(?:材料|东西|证件)?[?？]*$|^(?:什么|啥|哪些)材料[?？]*$"
-)
 
 
 @router.on_message(kinds=(MessageKind.JOIN,))
@@ -44,35 +37,33 @@ def welcome(
     if membership is None or not needs_welcome(membership):
         return None
     membership.welcomed_at = now
+    name = message.sender_name or sender.name
+    if not nickname_fits(name):  # the welcome asks for a fitting nickname: that is this member's ask
+        membership.nickname_reminders += 1
     return Outgoing(
-        welcome_text(group, message.sender_name or sender.name),
+        welcome_text(group, name),
         group_id=group.id,
         mentions=(sender.id,),
         priority=Priority.ALERT,
     )
 
 
-def _reading(app: App, message: Incoming, intent: str | None) -> tuple[str, bool, bool]:
-    """The question without a leading @小棲, whether it was put to Xiaoqi, and whether it asks something
-    Xiaoqi should try to answer (in a group: a real question to everyone, not a neighbour's answer
-    or one put to a person)."""
+def _reading(app: App, message: Incoming, intent: str | None) -> tuple[str, bool]:
+    """The question without a leading @小棲, and whether it was put to Xiaoqi and asks something. A
+    question nobody put to Xiaoqi was answered already if the knowledge base matches it closely
+    (basic.answer_known_question); otherwise neighbours may answer it."""
     text = app.router.without_bot_mention(message.text, app.settings.bot_id, app.settings.bot_name).strip()
     addressed = message.is_private or app.settings.bot_id in message.mentions or text != message.text.strip()
-    question = bool(_QUESTION.search(text))
-    if addressed:
-        asking = question or intent == ASKING
-    else:
-        asking = intent == ASKING and question and len(text) >= MIN_OPEN_QUESTION
-        asking = asking and not message.mentions and not text.startswith(("@", "＠"))
-    return text, addressed, asking and bool(text)
+    asking = addressed and (is_question(text) or intent == ASKING) and not is_statement(text)
+    return text, asking and bool(text)
 
 
 def _idle(ctx: Context) -> bool:
     if ctx.sender.role.is_staff:
         return True
     intent = ctx.labels.intent if ctx.labels is not None else None
-    text, _, asking = _reading(ctx.app, ctx.message, intent)
-    return not asking and not _DETAILS.match(text)
+    text, asking = _reading(ctx.app, ctx.message, intent)
+    return not asking and not asks_details(text)
 
 
 @router.on_message(kinds=(MessageKind.TEXT,), idle=_idle)
@@ -89,30 +80,29 @@ def answer_question(
     if sender.role.is_staff:
         return None
     group = ctx.group
-    text, addressed, asking = _reading(app, message, record.intent)
-    if _DETAILS.match(text) and (matter_id := faq.last_answered(session, sender, group, now)) is not None:
+    text, asking = _reading(app, message, record.intent)
+    if asks_details(text) and (matter_id := faq.last_answered(session, sender, group, now)) is not None:
         matter = app.faq(session).matter(matter_id)
         if matter is not None:
-            return ctx.reply(details_text(matter))
+            return ctx.tell("answer", details_text(matter))
     if not asking:
         return None
     match = app.faq(session).match(text)
     if match.sure and match.matter is not None:
         faq.record_answer(session, now, sender, group, message.message_id, text, match.matter)
-        return ctx.reply(answer_text(match.matter))
-    if not addressed:
-        return None  # a question among neighbours: they may well answer it
-    return faq.forward(session, now, sender, group, message.message_id, text, match.matter)
+        return ctx.tell("answer", answer_text(match.matter))
+    in_group = app.noise.said_in_group("question_forwarded")
+    return faq.forward(session, now, sender, group, message.message_id, text, match.matter, in_group=in_group)
 
 
 @router.command(
     "答复", "answer", usage="#答复 问题编号 回答内容", summary="回答小棲转来的居民提问", roles=ANSWERERS
 )
-def answer(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
+def answer(app: App, session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
     number, text = first_word(args)
     if not number or not text.strip():
         raise UsageError("")
-    return faq.answer(session, now, sender, number, text)
+    return faq.answer(session, now, sender, number, text, in_group=app.noise.said_in_group("answer"))
 
 
 @router.command(

@@ -6,17 +6,17 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from bot.router import SILENT, Context, Router, UsageError, _Silent
 from bot.values import Incoming, MessageKind, Outgoing
-from consult import service, texts
+from consult import receipts, service, texts, wording
 from consult.jobs import ConsultationJob
 from consult.models import Consultation, ConsultState
 from consult.service import ConsultError
-from groups.models import ChatGroup, Person, Role
+from groups.models import ChatGroup, Person, Role, person_label
+from groups.people import resolve_person
 from groups.scope import ScopeKind
-from tickets.routing import person_label
 from tickets.service import open_task
 
 if TYPE_CHECKING:
@@ -31,8 +31,8 @@ OPEN_USAGE = (
     "范围：本群|本社区|本街道（不写：在群里发是本群）\n讨论：11月15日18:00（可选，先收集意见）\n"
     "规则：一户一票 不记名 最低参与30%（可选）"
 )
-# "投票 1", "投票2", "投票 3号 1", "改票 ABCD-EFGH 2", "查票 ABCD-EFGH", "意见 …" (also after # or @小棲)
-_SHORT = re.compile(r"^[#＃]?\s*(投票|改票|查票|意见)(?:\s*[:：]\s*|\s+|(?=\d))(.+)$", re.DOTALL)
+# "改票 ABCD-EFGH 2", "查票 ABCD-EFGH", "意见 …" (also after # or @小棲); votes: consult/wording.py
+_SHORT = re.compile(r"^[#＃]?\s*(改票|查票|意见)(?:\s*[:：]\s*|\s+|(?=\d))(.+)$", re.DOTALL)
 
 
 def _job(app: App) -> ConsultationJob:
@@ -149,11 +149,8 @@ def follow_up(
     if consultation.state is not ConsultState.CLOSED or not consultation.passed:
         raise ConsultError(f"{consultation.number}号议事还没有通过的决定，不能开落实工单。")
     handler = None
-    if found := re.search(r"负责人\s*[:：]\s*@?(\S+)", rest):
-        name = found[1]
-        handler = session.get(Person, name) or _person_named(session, name, sender)
-        if handler is None or not handler.role.is_staff:
-            raise ConsultError(f"没有找到工作人员“{name}”。")
+    if found := re.search(r"负责人\s*[:：]\s*([@＠]?\S+)", rest):
+        handler = resolve_person(session, found[1], near=sender.community_id, mentions=message.mentions)
     deadline = (
         service.parse_when(found[1], now, whole_day=True)
         if (found := re.search(r"截止\s*[:：]\s*(\S+)", rest))
@@ -182,31 +179,22 @@ def follow_up(
     return [*posts, *filed.notices]
 
 
-def _person_named(session: Session, name: str, near: Person) -> Person | None:
-    """A staff member by full name, or by the name people call them ("周敏" for 新家园一网格周敏)."""
-    staff = [
-        p for p in session.exec(select(Person).where(Person.role != Role.RESIDENT)) if p.name.endswith(name)
-    ]
-    exact = [p for p in staff if p.name == name]
-    nearby = [p for p in staff if p.community_id == near.community_id]
-    for candidates in (exact, nearby, staff):
-        if len(candidates) == 1:
-            return candidates[0]
-        if len(candidates) > 1:
-            raise ConsultError(f"有几位工作人员叫“{name}”，请写全名。")
-    return None
-
-
 # --- residents: 投票 / 改票 / 查票 / 意见 ----------------------------------------------------------
 
 
 @router.command("投票", "vote", usage="投票 选项号（例如：投票 1）", summary="在议事投票里投票", listed=False)
 def vote_command(ctx: Context, args: str) -> list[Outgoing]:
-    return _vote(ctx, args) or [ctx.reply(texts.NO_OPEN_VOTE)]
+    return _vote(ctx, f"投票 {args}") or [_private(ctx, texts.NO_OPEN_VOTE)]
 
 
 @router.command("改票", usage="改票 回执码 选项号（私聊小棲）", summary="改不记名投票的票", listed=False)
 def change_command(ctx: Context, args: str) -> list[Outgoing]:
+    if (vote := _vote(ctx, f"改票 {args}")) is not None:
+        return vote  # "改票 2" on an open ballot is a vote
+    return _change_secret(ctx, args)
+
+
+def _change_secret(ctx: Context, args: str) -> list[Outgoing]:
     code, _, word = args.strip().rpartition(" ")
     if not code or not word:
         raise UsageError("")
@@ -228,54 +216,84 @@ def opinion_command(ctx: Context, args: str) -> list[Outgoing]:
     return [] if isinstance(answer, _Silent) else answer
 
 
-@router.on_message(kinds=(MessageKind.TEXT,), idle=lambda ctx: _SHORT.match(ctx.message.text.strip()) is None)
+def _idle(ctx: Context) -> bool:
+    text = ctx.message.text
+    return _SHORT.match(text.strip()) is None and not wording.may_be_vote(text)
+
+
+@router.on_message(kinds=(MessageKind.TEXT,), idle=_idle)
 def short_forms(ctx: Context) -> list[Outgoing] | _Silent | None:
-    """'投票 1' and friends typed as plain messages; anything else is left to the other handlers."""
-    matched = _SHORT.match(ctx.message.text.strip())
-    if matched is None:
+    """Votes in any wording (consult/wording.py) and '意见 …', '改票 …', '查票 …' typed as plain messages;
+    anything else is left to the other handlers."""
+    if _idle(ctx):
         return None
-    word, rest = matched[1], matched[2].strip()
+    text = ctx.message.text.strip()
+    matched = _SHORT.match(text)
+    if matched is not None and matched[1] == "意见" and (opinion := _opinion(ctx, matched[2].strip())):
+        return opinion
+    if (vote := _vote(ctx, text)) is not None:
+        return vote
+    if matched is None or matched[1] == "意见" or not ctx.message.is_private:
+        return None  # receipts are private business: never discussed in a group
     try:
-        if word == "投票":
-            return _vote(ctx, rest)
-        if word == "意见":
-            return _opinion(ctx, rest)
-        if not ctx.message.is_private:
-            return None  # receipts are private business: never discussed in a group
-        if word == "改票":
-            return change_command(ctx, rest)
-        return check_command(ctx, rest)
+        if matched[1] == "改票":
+            return _change_secret(ctx, matched[2].strip())
+        return check_command(ctx, matched[2].strip())
     except UsageError:
-        return [ctx.reply(texts.NO_SUCH_OPTION.format(count=9))] if word == "投票" else None
-
-
-def _vote(ctx: Context, args: str) -> list[Outgoing] | None:
-    """None when this is not a vote at all (no vote open where it was said)."""
-    candidates = service.open_votes_for(ctx.session, ctx.sender, ctx.message.group_id)
-    if not candidates:
         return None
-    parts = args.replace("号", " ").split()
-    if (
-        len(parts) >= 2
-        and parts[0].isascii()
-        and parts[0].isdigit()
-        and any(c.number == int(parts[0]) for c in candidates)
-    ):
-        chosen = next(c for c in candidates if c.number == int(parts[0]))
-        word = " ".join(parts[1:])
-    elif len(candidates) == 1:
-        chosen, word = candidates[0], args
-    else:
+
+
+def _vote(ctx: Context, text: str) -> list[Outgoing] | None:
+    """None when this is not a vote: nothing open where it was said, or everyday words that name no
+    option or come from someone who may not vote. Everything about one person's vote goes to them
+    privately; the group hears a count now and then (consult/receipts.py)."""
+    session, sender, group_id = ctx.session, ctx.sender, ctx.message.group_id
+    candidates = service.open_votes_for(session, sender, group_id)
+    if not candidates:
+        return _late(ctx, text)
+    said = wording.read_vote(text, {c.number: c.options for c in candidates})
+    if said is None:
+        return None
+    if said.consultation is None:  # several votes open, and the words fit more than one
+        if not said.keyword:
+            return None
         numbers = "、".join(f"{c.number}号“{texts.excerpt(c.topic, 12)}”" for c in candidates)
-        return [ctx.reply(texts.WHICH_VOTE.format(numbers=numbers, example=candidates[0].number))]
-    choice = service.option_number(chosen, word)
-    if choice is None:
-        return [ctx.reply(texts.NO_SUCH_OPTION.format(count=len(chosen.options)))]
-    result = service.cast_vote(ctx.session, ctx.now, chosen, ctx.sender, ctx.message.group_id, choice)
-    out = [*result.public, *result.private]
-    if chosen.secret and ctx.message.group_id is not None:
-        out.append(ctx.reply(texts.SECRET_IN_GROUP))
+        return [_private(ctx, texts.WHICH_VOTE.format(numbers=numbers, example=candidates[0].number))]
+    chosen = next(c for c in candidates if c.number == said.consultation)
+    if not said.keyword and service.why_not_eligible(session, chosen, sender) is not None:
+        return None  # "我投第一个" from someone who may not vote is chat
+    if said.option is None:
+        return [_private(ctx, texts.vote_choices(chosen))]
+    if not 1 <= said.option <= len(chosen.options):
+        if not said.keyword:
+            return None
+        return [_private(ctx, texts.NO_SUCH_OPTION.format(count=len(chosen.options)))]
+    try:
+        result = service.cast_vote(session, ctx.now, chosen, sender, group_id, said.option)
+    except ConsultError as refusal:
+        return [_private(ctx, str(refusal))]
+    if result.new:
+        receipts.note_vote(session, ctx.now, chosen, sender, group_id, ctx.app.noise.vote_receipt_minutes)
+    if not chosen.secret and wording.worth_keeping(said.comment):
+        service.add_opinion(session, chosen, sender, group_id, ctx.message.message_id, said.comment, ctx.now)
+    out = list(result.messages)
+    if chosen.secret and group_id is not None:
+        out.append(_private(ctx, texts.SECRET_IN_GROUP))
     return out
+
+
+def _late(ctx: Context, text: str) -> list[Outgoing] | None:
+    """'投票 1' a little after the deadline: a polite word that it is over (free words stay chat)."""
+    closed = service.recently_closed(ctx.session, ctx.sender, ctx.message.group_id, ctx.now)
+    said = wording.read_vote(text, {c.number: c.options for c in closed}) if closed else None
+    if said is None or not said.keyword:
+        return None
+    late = next((c for c in closed if c.number == said.consultation), closed[-1])
+    return [_private(ctx, texts.VOTE_LATE.format(topic=late.topic, deadline=texts.when(late.deadline)))]
+
+
+def _private(ctx: Context, text: str) -> Outgoing:
+    return Outgoing(text, to_id=ctx.sender.id)
 
 
 def _opinion(ctx: Context, text: str) -> list[Outgoing] | _Silent | None:
@@ -290,4 +308,4 @@ def _opinion(ctx: Context, text: str) -> list[Outgoing] | _Silent | None:
     first = service.add_opinion(
         ctx.session, discussing[-1], ctx.sender, group_id, ctx.message.message_id, text.strip(), ctx.now
     )
-    return [ctx.reply(texts.OPINION_THANKS)] if first else SILENT
+    return [_private(ctx, texts.OPINION_THANKS)] if first else SILENT  # one person's business: privately

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.router import SILENT, Context, Router, UsageError, _Silent, first_word
+from bot.values import Incoming
 from groups.messages import MAX_STORED_CHARS, Message, MessageKind
 from groups.models import Person, Role
+from groups.people import Want, resolve_person
 from moderation import service
 from moderation.models import CaseState
 from xiaoqi.clock import local
@@ -52,7 +54,8 @@ def screen(
     reason = _warning_reason(ctx, record.raw_text, noted=True)
     if reason is None or ctx.group is None:
         return None
-    return service.warn(session, now, sender, ctx.group, record, reason) or SILENT
+    in_group = ctx.app.noise.said_in_group("ad_warning")
+    return service.warn(session, now, sender, ctx.group, record, reason, in_group=in_group) or SILENT
 
 
 @router.command(
@@ -85,13 +88,15 @@ def decide(session: Session, now: datetime, sender: Person, args: str) -> list[O
 @router.command(
     "白名单", "allow", usage="#白名单 名字或微信号 [移除]", summary="允许某个账号发链接和通知", roles=DECIDERS
 )
-def allow(session: Session, now: datetime, sender: Person, args: str) -> str:
+def allow(session: Session, now: datetime, message: Incoming, sender: Person, args: str) -> str:
     words = args.split()
     if not words:
         raise UsageError("")
     remove = words[-1] in ("移除", "删除", "取消")
     name = " ".join(words[:-1] if remove else words)
-    person = _member(session, name, sender)
+    person = resolve_person(
+        session, name, near=sender.community_id, want=Want.ANYONE, mentions=message.mentions, partial=True
+    )
     return service.exempt(session, now, sender, person, remove)
 
 
@@ -106,18 +111,3 @@ def cases(session: Session, sender: Person) -> str:
         for case, name in rows
     ]
     return "最近的广告提醒：\n" + "\n".join(lines)
-
-
-def _member(session: Session, name: str, near: Person) -> Person:
-    person = session.get(Person, name)
-    if person is not None:
-        return person
-    named = list(session.exec(select(Person).where(col(Person.name).contains(name))))
-    exact = [p for p in named if p.name == name]
-    nearby = [p for p in named if p.community_id == near.community_id]
-    for candidates in (exact, nearby, named):
-        if len(candidates) == 1:
-            return candidates[0]
-        if len(candidates) > 1:
-            raise UsageError(f"有几个人的名字里有“{name}”，请写全名或微信号。")
-    raise UsageError(f"没有找到“{name}”。")

@@ -13,11 +13,12 @@ from bot.router import Context, Router, UsageError
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import STAFF_ROLES, ChatGroup, Membership, Person, Role
+from groups.people import Want, resolve_person
 from groups.registry import CATEGORIES
 from moderation.service import exempt_ids
 from nlp import Labels, normalize
 from nlp.rules import emergency_rule, not_now
-from tickets import lifecycle, texts
+from tickets import lifecycle, ratings, texts
 from tickets.conversation import gather, quote_of
 from tickets.intake import Action, Decision, Reading, decide
 from tickets.lifecycle import get_ticket, may_manage
@@ -25,12 +26,11 @@ from tickets.models import (
     OPEN_STATES,
     LabelledExample,
     PendingConfirmation,
-    Rating,
     Ticket,
     TicketEvent,
     TicketReporter,
-    TicketState,
 )
+from tickets.ratings import awaiting_rating, read_rating
 from tickets.service import URGENT, Filed, file_petition, join_ticket, standing
 from xiaoqi.clock import local
 from xiaoqi.errors import XiaoqiError
@@ -44,7 +44,6 @@ router = Router()
 HANDLING_ROLES = frozenset({Role.SOCIAL_WORKER, Role.GRID_WORKER, Role.LEADER, Role.ADMIN})
 SHORT_ECHO = 8  # "+1", "我家也是": a reaction this short tells the handler nothing new
 PHOTO_WINDOW = timedelta(minutes=30)
-RATING_WORDS = frozenset(r.value for r in Rating if r is not Rating.DEFAULT)
 _NOT_WORDS = re.compile(r"\[[^\[\]]{1,6}\]|[\s。，,！!？?~～.、…【】]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 
 
@@ -104,7 +103,7 @@ def _idle(ctx: Context) -> bool:
     if ctx.sender.role.is_staff:
         return True
     word = _word(ctx.message.text)
-    if word in texts.CONFIRM_WORDS or word in RATING_WORDS:
+    if word in texts.CONFIRM_WORDS or read_rating(ctx.message.text) is not None:
         return False
     said = Router.without_bot_mention(ctx.message.text, ctx.app.settings.bot_id, ctx.app.settings.bot_name)
     return not ctx.app.desk.intake.may_act(said, ctx.labels.intent if ctx.labels else None)
@@ -128,8 +127,8 @@ def intake(
     word = _word(message.text)
     if word in texts.CONFIRM_WORDS and (answer := _confirmed(app, session, now, sender, group)) is not None:
         return answer
-    if word in RATING_WORDS:
-        return _rate(app, session, now, sender, Rating(word))
+    if (rating := read_rating(message.text)) is not None and (ticket := awaiting_rating(session, sender)):
+        return ratings.rate(app.desk, session, now, sender, ticket, rating)
     said = Router.without_bot_mention(message.text, app.settings.bot_id, app.settings.bot_name)
     reply, quoted = quote_of(said)
     reading = Reading(
@@ -240,7 +239,7 @@ def _act(
                 tell_handler=True,
             )
             chased = filed.notices if filed is not None else []
-        return [ctx.reply(standing(app.desk, session, ticket)), *chased]
+        return [ctx.tell("standing", standing(app.desk, session, ticket, now)), *chased]
     if action is Action.SECOND:
         assert decision.ticket_id is not None
         return _seconded(app, session, now, message, sender, group, decision.ticket_id)
@@ -257,7 +256,11 @@ def _act(
                 expires_at=now + timedelta(minutes=app.desk.policy.confirm_minutes),
             )
         )
-        return [ctx.reply(texts.CONFIRM.format(summary=texts.excerpt(mask_private_numbers(said.text))))]
+        return [
+            ctx.tell(
+                "confirmation", texts.CONFIRM.format(summary=texts.excerpt(mask_private_numbers(said.text)))
+            )
+        ]
     return None
 
 
@@ -332,18 +335,6 @@ def _file_pending(
     )
 
 
-def _rate(app: App, session: Session, now: datetime, sender: Person, rating: Rating) -> list[Outgoing] | None:
-    ticket = session.exec(
-        select(Ticket)
-        .join(TicketReporter, col(TicketReporter.ticket_id) == Ticket.id)
-        .where(TicketReporter.person_id == sender.id, Ticket.state == TicketState.RESOLVED)
-        .order_by(col(Ticket.resolved_at).desc())
-    ).first()
-    if ticket is None:
-        return None
-    return lifecycle.rate(app.desk, session, now, sender, ticket, rating)
-
-
 def _photo_ticket(session: Session, sender: Person, now: datetime) -> Ticket | None:
     """The open ticket this person reported within the last minutes, which a photo now belongs to."""
     return session.exec(
@@ -395,8 +386,8 @@ def my_progress(session: Session, sender: Person, args: str) -> str:
     if not tickets:
         return "没有找到您反映过的问题。有问题可以直接在群里说，或发送“#反映 问题描述”。"
     return "\n".join(
-        f"{t.id}号（{texts.excerpt(t.summary, 14)}）：{t.state.value}"
-        + (f"，{texts.when(t.deadline)}前办结" if t.state in OPEN_STATES else "")
+        f"{t.id}号（{texts.topic(t.summary, 14)}）：{texts.RESIDENT_STATES[t.state.value]}"
+        + (f"，{texts.when(t.deadline)}前办好" if t.state in OPEN_STATES else "")
         for t in tickets
     )
 
@@ -413,7 +404,9 @@ def add_info(app: App, session: Session, now: datetime, sender: Person, args: st
     if is_reporter is None and not sender.role.is_staff:
         raise XiaoqiError(f"{ticket.id}号工单不是您反映的，不能补充。")
     if ticket.state not in OPEN_STATES:
-        raise XiaoqiError(f"{ticket.id}号工单已经{ticket.state.value}，如有新问题请重新反映。")
+        raise XiaoqiError(
+            f"{ticket.id}号工单{ticket.state.value}了，不能再补充。如果问题还在，直接在群里再说一次就行。"
+        )
     session.add(TicketEvent(ticket_id=ticket.number, at=now, actor_id=sender.id, action="补充", note=note))
     reply = Outgoing(
         texts.FOLLOW_UP.format(number=ticket.id, handler=app.desk.handler_label(session, ticket)),
@@ -475,24 +468,51 @@ def show_ticket(app: App, session: Session, sender: Person, args: str) -> Outgoi
     return _private(sender, "\n".join(lines))
 
 
-def _staff_action(name: str, parts: int, usage: str, summary: str, roles: frozenset[Role] = HANDLING_ROLES):  # type: ignore[no-untyped-def]
-    """Declare a `#动作 工单号 …` command; the handler gets the ticket and the rest of the text."""
+def _staff_action(
+    name: str,
+    parts: int,
+    usage: str,
+    summary: str,
+    roles: frozenset[Role] = HANDLING_ROLES,
+    mentions: bool = False,
+):  # type: ignore[no-untyped-def]
+    """Declare a `#动作 工单号 …` command; the handler gets the ticket and the rest of the text (and,
+    with `mentions`, the ids @-mentioned in the message, for a person reference)."""
 
     def register(action):  # type: ignore[no-untyped-def]
         @router.command(name, usage=usage, summary=summary, roles=roles)
-        def command(app: App, session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
+        def command(
+            app: App, session: Session, now: datetime, message: Incoming, sender: Person, args: str
+        ) -> list[Outgoing]:
             pieces = _split(args, parts)
             ticket = get_ticket(session, pieces[0])
-            out = action(app, session, now, sender, ticket, *pieces[1:])
-            return [_private(sender, _done(name, ticket)), *out]
+            extra = {"mentions": message.mentions} if mentions else {}
+            out = action(app, session, now, sender, ticket, *pieces[1:], **extra)
+            done = _done(name, ticket, app.desk.handler_label(session, ticket))
+            return [_private(sender, done), *out]
 
         return action
 
     return register
 
 
-def _done(action: str, ticket: Ticket) -> str:
-    return f"好的，{ticket.id}号工单已{action}，现在是“{ticket.state.value}”。"
+# what the staff member who acted is told, by command
+_DONE = {
+    "签收": "好的，{number}号工单已签收，办理时限{deadline}前。",
+    "进展": "好的，{number}号工单的进展已告诉居民。",
+    "办结": "好的，{number}号工单已办结，已请居民评价。",
+    "退回": "好的，{number}号工单已退回，社工会重新分派。",
+    "转派": "好的，{number}号工单已转给{handler}。",
+    "延期": "好的，{number}号工单的延期申请已提交。",
+    "批准延期": "好的，{number}号工单已延期到{deadline}。",
+    "改类": "好的，{number}号工单已改为“{category}”。",
+}
+
+
+def _done(action: str, ticket: Ticket, handler: str) -> str:
+    return _DONE[action].format(
+        number=ticket.id, handler=handler, deadline=texts.when(ticket.deadline), category=ticket.category
+    )
 
 
 @_staff_action("签收", 1, "#签收 工单号", "签收工单")
@@ -527,9 +547,16 @@ def _return(
     "#转派 工单号 对象（人员id、姓名或部门）",
     "把工单转给别人办理",
     roles=frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN}),
+    mentions=True,
 )
 def _reassign(
-    app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, target: str
+    app: App,
+    session: Session,
+    now: datetime,
+    sender: Person,
+    ticket: Ticket,
+    target: str,
+    mentions: tuple[str, ...] = (),
 ) -> list[Outgoing]:
     from groups.models import Department
 
@@ -541,12 +568,13 @@ def _reassign(
         person = session.get(Person, department.contact_id)
         assert person is not None
         return lifecycle.reassign(app.desk, session, now, sender, ticket, person, department.id)
-    person = (
-        session.get(Person, target.lstrip("@"))
-        or session.exec(select(Person).where(Person.name == target.lstrip("@"))).first()
+    person = resolve_person(
+        session,
+        target,
+        near=ticket.community_id or sender.community_id,
+        mentions=mentions,
+        hint="请写全名、微信号、部门名，或@他。",
     )
-    if person is None:
-        raise XiaoqiError(f"名册里找不到“{target}”，请用人员id、姓名或部门名。")
     return lifecycle.reassign(app.desk, session, now, sender, ticket, person)
 
 
@@ -617,9 +645,9 @@ def file_for_resident(
     if len(pieces) < 2:
         raise UsageError()
     who, text = pieces
-    resident = session.get(Person, who) or session.exec(select(Person).where(Person.name == who)).first()
-    if resident is None:
-        raise XiaoqiError(f"名册里找不到居民“{who}”。")
+    resident = resolve_person(
+        session, who, near=sender.community_id, want=Want.RESIDENT, mentions=message.mentions
+    )
     membership = session.exec(
         select(Membership).where(Membership.person_id == resident.id, col(Membership.active).is_(True))
     ).first()
