@@ -38,6 +38,7 @@ CORPUS = {
     "tune2 (tuned on)": DATA / "conversations" / "tune2.jsonl",
     "tune3 (tuned on)": DATA / "conversations" / "tune3.jsonl",
     "holdout (never tuned on)": DATA / "conversations" / "holdout.jsonl",
+    "week of ordinary chat (never tuned on)": DATA / "conversations" / "week.jsonl",
     "demo month, no staff": DATA / "demo" / "month.jsonl",
 }
 COLUMNS = (
@@ -47,7 +48,7 @@ COLUMNS = (
     ("emergency_precision", "emergency precision"),
     ("emergency_recall", "emergency recall"),
     ("confirmations", "confirmations"),
-    ("group_messages_per_100", "group msgs / 100"),
+    ("group_messages_per_100", "group msgs / 100 residents'"),
     ("exempt_tickets", "tickets from staff / exempt"),
 )
 

@@ -123,3 +123,13 @@ def smart_app(settings: Settings, classifier: MessageClassifier) -> Iterator[App
         load_registry(session, REGISTRY)
     yield application
     application.engine.dispose()
+
+
+@pytest.fixture
+def district(settings: Settings, classifier: MessageClassifier) -> Iterator[App]:
+    """The application with the demo district's registry (data/demo/registry.yaml) and the real classifier."""
+    application = create_app(settings, classifier=classifier)
+    with session_scope(application.engine) as session:
+        load_registry(session, Settings().data_dir / "demo" / "registry.yaml")
+    yield application
+    application.engine.dispose()

@@ -153,7 +153,7 @@ def test_a_ticket_from_list_to_resolution_in_the_console(console: Console) -> No
     assert 'href="/tickets/1"' not in console.client.get("/tickets", params={"state": "已办结"}).text
     detail = console.client.get("/tickets/1").text
     assert PHONE in detail  # the community's social worker handles it: the resident's own words
-    assert console.act(1, "签收") == "好的，1号工单已签收，请尽快处理。"
+    assert console.act(1, "签收") == "好的，1号工单已签收，办理时限11月9日前。"
     assert console.act(1, "进展", "已联系电梯公司") == "好的，1号工单的进展已告诉居民。"
     assert console.act(1, "办结", "电梯已修好") == "好的，1号工单已办结，已请居民评价。"
     assert console.act(1, "签收") == "1号工单现在是“已办结”，不能签收。"

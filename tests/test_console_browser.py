@@ -207,7 +207,7 @@ def test_the_console_in_a_browser_from_sign_in_to_a_rated_ticket(app: App, tmp_p
             form = page.locator("#act")
             status = page.locator("p.notice[role=status]")
             steps = [
-                ("签收", "", "好的，1号工单已签收，请尽快处理。"),
+                ("签收", "", "好的，1号工单已签收，办理时限11月9日前。"),
                 ("进展", "已联系电梯公司", "好的，1号工单的进展已告诉居民。"),
                 ("办结", "电梯已修好", "好的，1号工单已办结，已请居民评价。"),
             ]

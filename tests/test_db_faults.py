@@ -138,7 +138,7 @@ def test_messages_during_a_database_outage_are_spooled_and_handled_once_it_is_ba
     answers = app.retry_spooled()
     replies = [a.text for a in answers if a.group_id == "g1@chatroom"]
     assert "号工单" in replies[0]  # the petition first, then #进度: in arrival order
-    assert replies[1] == "1号（3栋门口的井盖松了）：待签收，11月9日前办结"
+    assert replies[1] == "1号（3栋门口的井盖松了）：已交给工作人员，11月9日前办好"
     assert len(replies) == 2  # the second delivery of fault-2 was handled once
     assert len(app.spool) == 0 and not app.spool.path.exists()
     later = app.receive(_said(4, "#反映 7栋电梯异响"))  # and life goes on

@@ -8,17 +8,13 @@ The group is the demo district's 新家园1-5栋邻里群 (data/demo/registry.ya
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
-from bot.app import App, create_app
+from bot.app import App
 from faq import answer_text, details_text, load_knowledge
 from faq.models import FaqQuestion, QuestionState
-from groups.registry import load_registry
-from nlp import MessageClassifier
 from tickets.models import Ticket
 from xiaoqi.db import session_scope
 from xiaoqi.settings import Settings
@@ -54,15 +50,6 @@ CHATTER = [
     "你们居住证都办了吗",
     "装修备案我们上周就弄好了",
 ]
-
-
-@pytest.fixture
-def district(settings: Settings, classifier: MessageClassifier) -> Iterator[App]:
-    app = create_app(settings, classifier=classifier)
-    with session_scope(app.engine) as session:
-        load_registry(session, Settings().data_dir / "demo" / "registry.yaml")
-    yield app
-    app.engine.dispose()
 
 
 def in_group(lines: list[tuple[str, str]], start_hour: int = 9, **extra: Any) -> list[dict[str, Any]]:

@@ -6,33 +6,19 @@ property desk (an exempt account), the grid worker 周敏, the social worker 李
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
-from bot.app import App, create_app
-from groups.registry import load_registry
-from nlp import MessageClassifier
+from bot.app import App
 from tickets.models import Ticket, TicketReporter
 from xiaoqi.db import session_scope
-from xiaoqi.settings import Settings
 
 from .simulate import say, simulate, to
 
 GROUP = "xjy-1@chatroom"
 GRID_WORKER, SOCIAL_WORKER, PROPERTY = "wxid_wg_zhou", "wxid_sg_li", "wxid_wy_xjy"
 LEADERS = ("wxid_ld_chen", "wxid_ld_sun")
-
-
-@pytest.fixture
-def district(settings: Settings, classifier: MessageClassifier) -> Iterator[App]:
-    app = create_app(settings, classifier=classifier)
-    with session_scope(app.engine) as session:
-        load_registry(session, Settings().data_dir / "demo" / "registry.yaml")
-    yield app
-    app.engine.dispose()
 
 
 def line(at: str, who: str, text: str, **extra: Any) -> dict[str, Any]:

@@ -7,18 +7,13 @@ worker 周敏, the social worker 李婷, the police desk that takes fire-safety 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
-from bot.app import App, create_app
-from groups.registry import load_registry
-from nlp import MessageClassifier
+from bot.app import App
 from tickets.models import Rating, Ticket, TicketReporter, TicketState
 from xiaoqi.db import session_scope
-from xiaoqi.settings import Settings
 
 from .simulate import say, simulate, tick, to
 
@@ -26,15 +21,6 @@ GROUP = "xjy-1@chatroom"
 GRID_WORKER, SOCIAL_WORKER, POLICE = "wxid_wg_zhou", "wxid_sg_li", "wxid_dept_jw_qx"
 LEADERS = ("wxid_ld_chen", "wxid_ld_sun")
 REPORTER, NEIGHBOUR, BYSTANDER = "wxid_r0003", "wxid_r0005", "wxid_r0004"
-
-
-@pytest.fixture
-def district(settings: Settings, classifier: MessageClassifier) -> Iterator[App]:
-    app = create_app(settings, classifier=classifier)
-    with session_scope(app.engine) as session:
-        load_registry(session, Settings().data_dir / "demo" / "registry.yaml")
-    yield app
-    app.engine.dispose()
 
 
 def line(at: str, who: str, text: str, **extra: Any) -> dict[str, Any]:
@@ -62,7 +48,7 @@ def test_the_grid_worker_told_of_an_emergency_takes_it_and_nobody_is_paged_after
         assert any(t.startswith("【紧急】1号工单") for t in to(out, staff))
         assert any(t.startswith("紧急情况！") for t in to(out, staff))
     # the grid worker (not the ticket's handler) accepts it, and the social worker is told who did
-    assert "好的，1号工单已签收，请尽快处理。" in to(out, GRID_WORKER)
+    assert "好的，1号工单已签收，办理时限11月9日09:00前。" in to(out, GRID_WORKER)
     assert to(out, SOCIAL_WORKER)[-1] == "1号紧急工单已由新家园一网格周敏签收处理。"
     assert len(to(out, SOCIAL_WORKER)) == 3  # the two alerts and who took it: no 督办 later
     # the reporter and her neighbours hear it in the group, which saw the alarm
@@ -94,7 +80,7 @@ def test_an_emergency_nobody_takes_escalates_privately_and_the_first_acceptance_
     assert escalated and all(o["group"] is None for o in escalated)  # never paged in the residents' group
     leader = escalated[0]["to"]
     assert leader in LEADERS
-    assert "好的，1号工单已签收，请尽快处理。" in to(out, GRID_WORKER)
+    assert "好的，1号工单已签收，办理时限11月9日09:00前。" in to(out, GRID_WORKER)
     assert to(out, SOCIAL_WORKER)[-2:] == [
         "1号紧急工单已由新家园一网格周敏签收处理。",
         "1号工单现在是“已签收”，不能签收。",
