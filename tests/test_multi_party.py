@@ -21,6 +21,7 @@ GROUP = "xjy-1@chatroom"
 GRID_WORKER, SOCIAL_WORKER, POLICE = "wxid_wg_zhou", "wxid_sg_li", "wxid_dept_jw_qx"
 LEADERS = ("wxid_ld_chen", "wxid_ld_sun")
 REPORTER, NEIGHBOUR, BYSTANDER = "wxid_r0003", "wxid_r0005", "wxid_r0004"
+OTHER_GRID, OTHER_SOCIAL = "wxid_wg_sun", "wxid_sg_wang"  # 紫藤苑's: not alerted to 新家园's emergency
 
 
 def line(at: str, who: str, text: str, **extra: Any) -> dict[str, Any]:
@@ -42,7 +43,18 @@ FALL = [
 
 
 def test_the_grid_worker_told_of_an_emergency_takes_it_and_nobody_is_paged_after(district: App) -> None:
-    out = simulate(district, [*FALL, private("08:02", GRID_WORKER, "#签收 1"), tick("11-09T12:00")])
+    out = simulate(
+        district,
+        [
+            *FALL,
+            private("08:01", OTHER_GRID, "#签收 1"),  # not alerted, another community: refused
+            private("08:01", OTHER_SOCIAL, "#签收 1"),
+            private("08:02", GRID_WORKER, "#签收 1"),
+            tick("11-09T12:00"),
+        ],
+    )
+    for outsider in (OTHER_GRID, OTHER_SOCIAL):
+        assert to(out, outsider) == ["1号工单不是由您负责，不能签收。"]
     # both staff were alerted, privately and in the group
     for staff in (GRID_WORKER, SOCIAL_WORKER):
         assert any(t.startswith("【紧急】1号工单") for t in to(out, staff))
