@@ -326,12 +326,13 @@ async def test_conversations_over_a_real_wechaty_puppet_service(
         note = await service.expect("note to the social worker", lambda e: e.get("conversation") == "wxid_sg")
         assert note["text"].startswith("1号新工单") and note["mentions"] == []
 
-        # The social worker accepts it privately; the resident hears about it in the room.
+        # The social worker accepts it privately; the resident hears about it privately (the noise budget).
         await service.command(op="say", **{"from": "wxid_sg"}, text="#签收 1")
         accepted = await service.expect(
-            "acceptance in the room", lambda e: e.get("conversation") == ROOM and "签收" in e["text"]
+            "acceptance told to the resident",
+            lambda e: e.get("conversation") == "wxid_r1" and "已经接手" in e["text"],
         )
-        assert accepted["mentions"] == ["wxid_r1"]
+        assert accepted["mentions"] == [] and "5栋电梯坏了" in accepted["text"]
 
         # A private message to the bot gets a private reply.
         await service.command(op="say", **{"from": "wxid_r1"}, text="帮助")
