@@ -774,7 +774,7 @@ def make_users(engine: Engine, count: int, now: datetime) -> tuple[list[User], W
             cookie = f"{COOKIE}={token}"
             users.append(User(person.id, person.role, person.community_id, cookie, visible))
         revoke_api_client(session, API_CLIENT, now)
-        key = create_api_client(session, API_CLIENT, now)
+        key = create_api_client(session, API_CLIENT, now, read_all=True)
         max_ticket = session.exec(select(func.max(Ticket.id))).one() or 0
         max_event = session.exec(select(func.max(TicketEvent.id))).one() or 0
         session.merge(Lease(name="send:xiaoqi", holder="bench", expires_at=now + timedelta(hours=3)))

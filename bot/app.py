@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
+from access.policy import Access, Refused
 from bot import replies
 from bot.router import Context, ParsedCommand, Router
 from bot.values import Incoming, MessageKind, Outgoing
@@ -33,7 +34,7 @@ from tickets.lifecycle import TicketAlertsJob
 from tickets.models import Ticket
 from tickets.policy import TicketPolicy
 from tickets.workdays import WorkCalendar
-from xiaoqi import leases
+from xiaoqi import audit, leases
 from xiaoqi.db import make_engine, migrate, session_scope
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.leases import hold
@@ -74,6 +75,7 @@ class App:
     segmenter: Segmenter | None = None  # jieba, loaded on first use (FAQ, summaries, reports)
     outbox: Outbox = field(init=False)
     spool: Spool = field(init=False)
+    access: Access = field(init=False)
     live_delivery: bool = False  # True under `xiaoqi run`: released messages are claimed until settled
     quick_path: bool = True  # replays store ordinary messages in bulk (`_quick`); False: all the full way
     quick_handled: int = field(default=0, init=False)  # messages the quick path took
@@ -91,6 +93,7 @@ class App:
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.settings.account, self.settings.send_limits, self.settings.quiet_hours)
         self.spool = Spool(self.settings.spool_path)
+        self.access = Access(leaders_see_details=self.settings.leaders_see_details)
 
     def faq(self, session: Session) -> FaqMatcher:
         """The knowledge base's matcher, rebuilt when staff approve a new answer into it."""
@@ -471,6 +474,7 @@ class App:
     ) -> list[Outgoing]:
         ctx = Context(self, session, incoming.at, incoming, sender, group, record=message, labels=labels)
         addressed = incoming.is_private or self.settings.bot_id in incoming.mentions
+        failed: XiaoqiError | None = None  # the command was refused (access.Refused) or could not be done
         try:
             with session.begin_nested():
                 writes = self._writes
@@ -484,13 +488,23 @@ class App:
                         raise  # undo what it wrote before refusing
                     # refused before writing anything (a step on a ticket someone else took): keep the
                     # savepoint, since rolling one back walks every object a replay holds
-                    answer = [ctx.reply(str(error))]
+                    answer, failed = [ctx.reply(str(error))], error
         except XiaoqiError as error:
-            answer = [ctx.reply(str(error))]
+            answer, failed = [ctx.reply(str(error))], error
         except Exception:
             log.exception("handling message %s failed", incoming.message_id)
             message.failed = True
             answer = [ctx.reply(replies.APOLOGY)] if addressed or parsed is not None else []
+        if ctx.audited is not None:  # after the savepoint: a refusal's rollback keeps its audit line
+            name, args = ctx.audited
+            audit.record(
+                session,
+                at=incoming.at,
+                actor_id=sender.id,
+                action=f"refused:{name}" if isinstance(failed, Refused) else f"command:{name}",
+                target=incoming.group_id or "private",
+                detail=args if failed is None else f"{args}｜{failed}"[: audit.MAX_DETAIL],
+            )
         if not answer and addressed and parsed is None and incoming.kind is MessageKind.TEXT:
             answer = [ctx.reply(replies.GREETING)]
         return answer

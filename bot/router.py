@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from access.policy import ROLES, Refused, Verb
 from bot import replies
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import ROLE_LABELS, ChatGroup, Person, Role
 from nlp import Labels
-from xiaoqi import audit
 from xiaoqi.errors import XiaoqiError
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class Context:
     record: Message | None = None
     labels: Labels | None = None
     args: str = ""
+    audited: tuple[str, str] | None = None  # (command, arguments): a staff action the caller audits
 
     def reply(self, text: str) -> Outgoing:
         """An answer to the sender: @-mentioning them in a group, privately otherwise."""
@@ -70,6 +71,17 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Guard:
+    """What a command does (an access.Verb) to the record its first argument numbers, found by
+    `find`; the router asks access.policy before the handler runs. Without `find` the record is only
+    known inside the handler (a person, a scope), which asks the same policy with it."""
+
+    verb: Verb
+    find: Callable[[Session, str], object] | None = None
+    doing: str = ""  # how a refusal names the act (default: the command's name)
+
+
+@dataclass(frozen=True)
 class Command:
     names: tuple[str, ...]
     roles: frozenset[Role]
@@ -77,6 +89,7 @@ class Command:
     summary: str
     handler: Handler
     listed: bool = True  # shown by #帮助
+    guard: Guard | None = None
 
 
 @dataclass(frozen=True)
@@ -145,11 +158,15 @@ class Router:
         *names: str,
         usage: str,
         summary: str,
-        roles: Iterable[Role] = ALL_ROLES,
+        roles: Iterable[Role] | None = None,
         listed: bool = True,
+        guard: Guard | None = None,
     ) -> Callable[[Handler], Handler]:
+        """Declare a command; who may call it is `roles`, or else the roles its guard's verb allows."""
+        allowed = frozenset(roles) if roles is not None else ROLES[guard.verb] if guard else ALL_ROLES
+
         def register(handler: Handler) -> Handler:
-            cmd = Command(tuple(names), frozenset(roles), usage, summary, handler, listed)
+            cmd = Command(tuple(names), allowed, usage, summary, handler, listed, guard)
             for name in names:
                 if name in self.commands:
                     raise ValueError(f"command name {name!r} declared twice")
@@ -223,20 +240,20 @@ class Router:
             if ctx.sender.role.is_staff or ctx.message.is_private:
                 return [ctx.reply(replies.UNKNOWN_COMMAND.format(name=parsed.name))]
             return []
+        ctx.args = parsed.args
+        if ctx.sender.role.is_staff or Role.RESIDENT not in cmd.roles:
+            ctx.audited = (cmd.names[0], parsed.args)  # done or refused, the caller writes it down
         if ctx.sender.role not in cmd.roles:
             allowed = "、".join(ROLE_LABELS[r] for r in Role if r in cmd.roles)
-            return [ctx.reply(replies.NOT_ALLOWED.format(roles=allowed))]
-        ctx.args = parsed.args
-        if ctx.sender.role.is_staff:
-            audit.record(
-                ctx.session,
-                at=ctx.now,
-                actor_id=ctx.sender.id,
-                action=f"command:{cmd.names[0]}",
-                target=ctx.message.group_id or "private",
-                detail=parsed.args,
-            )
+            raise Refused(replies.NOT_ALLOWED.format(roles=allowed))
         try:
+            if cmd.guard is not None and cmd.guard.find is not None:
+                number = first_word(parsed.args)[0]
+                if not number:
+                    raise UsageError("")
+                subject = cmd.guard.find(ctx.session, number)
+                doing = cmd.guard.doing or cmd.names[0]
+                ctx.app.access.check(ctx.session, ctx.sender, cmd.guard.verb, subject, doing)
             return _as_outgoing(ctx, _call(cmd.handler, ctx))
         except UsageError as error:
             usage = replies.USAGE.format(usage=cmd.usage)

@@ -30,6 +30,7 @@ from groups.models import ChatGroup, Membership, Person, Role
 from groups.scope import resolve_scope, scope_groups
 from xiaoqi.clock import SHANGHAI, local
 from xiaoqi.errors import XiaoqiError
+from xiaoqi.limits import take, used
 from xiaoqi.numbers import bare_number, record_id
 from xiaoqi.outgoing import Outgoing, Priority
 from xiaoqi.privacy import mask_private_numbers
@@ -43,6 +44,9 @@ LOW_TURNOUT = 0.5
 LATE_ANSWERED = timedelta(days=3)  # after closing, "投票 1" still gets "已截止" (later it is just chat)
 DEFAULT_HOUR = 20  # a deadline given as a day ends at 20:00 (after work, before quiet hours)
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by elderly
+RECEIPT_TRIES = 5  # wrong receipt codes one person may send per RECEIPT_WINDOW (查票 and 改票 together)
+RECEIPT_WINDOW = timedelta(days=1)
+RECEIPT_TRIES_USED = "回执码输错次数太多，请明天再试。"
 
 
 class ConsultError(XiaoqiError):
@@ -422,7 +426,10 @@ def recently_closed(
 
 
 def change_secret_vote(session: Session, now: datetime, voter: Person, code: str, word: str) -> Outgoing:
-    ballot, consultation = _ballot_by_code(session, voter, code)
+    found = _ballot_by_code(session, now, voter, code)
+    if isinstance(found, str):
+        return Outgoing(found, to_id=voter.id)
+    ballot, consultation = found
     if consultation.state is not ConsultState.VOTING or now >= consultation.deadline:
         raise ConsultError(texts.VOTING_OVER.format(number=consultation.number))
     choice = option_number(consultation, word)
@@ -432,8 +439,11 @@ def change_secret_vote(session: Session, now: datetime, voter: Person, code: str
     return Outgoing(texts.SECRET_CHANGED.format(option=_option(consultation, choice)), to_id=voter.id)
 
 
-def check_receipt(session: Session, voter: Person, code: str) -> Outgoing:
-    ballot, consultation = _ballot_by_code(session, voter, code)
+def check_receipt(session: Session, now: datetime, voter: Person, code: str) -> Outgoing:
+    found = _ballot_by_code(session, now, voter, code)
+    if isinstance(found, str):
+        return Outgoing(found, to_id=voter.id)
+    ballot, consultation = found
     counted = "已计入结果" if consultation.state is ConsultState.CLOSED else "已记下，截止后计入结果"
     option = _option(consultation, ballot.choice)
     return Outgoing(
@@ -441,14 +451,23 @@ def check_receipt(session: Session, voter: Person, code: str) -> Outgoing:
     )
 
 
-def _ballot_by_code(session: Session, voter: Person, code: str) -> tuple[Ballot, Consultation]:
+def _ballot_by_code(
+    session: Session, now: datetime, voter: Person, code: str
+) -> tuple[Ballot, Consultation] | str:
+    """The ballot a receipt code is for, or what to tell the voter. Wrong codes are counted per person
+    (RECEIPT_TRIES a day), so that nobody finds other people's codes, and so their votes, by trying;
+    past the limit even a right code waits. The count is answered, not raised: raising undoes it."""
+    key = f"receipt:{voter.id}"
+    if used(session, key, RECEIPT_WINDOW, now) >= RECEIPT_TRIES:
+        return RECEIPT_TRIES_USED
     secret_ones = session.exec(select(Consultation).where(col(Consultation.secret).is_(True))).all()
     for consultation in secret_ones:
         assert consultation.id is not None
         ballot = session.get(Ballot, receipt_hash(consultation.id, code))
         if ballot is not None:
             return ballot, consultation
-    raise ConsultError(texts.NO_SUCH_RECEIPT)
+    take(session, key, RECEIPT_TRIES, RECEIPT_WINDOW, now)
+    return texts.NO_SUCH_RECEIPT
 
 
 # --- turnout, results ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@ worker, whose answer reaches the resident and, once approved, joins the knowledg
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -139,7 +140,7 @@ def answer(
     session: Session, now: datetime, staff: Person, number: str, text: str, *, in_group: bool = False
 ) -> list[Outgoing]:
     """The social worker's answer goes to the resident: privately, or `in_group` where they asked."""
-    question = _question(session, number)
+    question = get_question(session, number)
     if question.state is QuestionState.LEARNED:
         raise QuestionError(f"{question.id}号问题的答复已经在知识库里了。")
     text = text.strip()
@@ -162,7 +163,7 @@ def answer(
 
 def learn(session: Session, now: datetime, staff: Person, number: str, category: str = "") -> str:
     """Approve an answered question into the knowledge base."""
-    question = _question(session, number)
+    question = get_question(session, number)
     if question.state is QuestionState.LEARNED:
         return f"{question.id}号问答已经在知识库里了。"
     if question.state is not QuestionState.ANSWERED or not question.answer or question.answered_by == BOT:
@@ -175,14 +176,15 @@ def learn(session: Session, now: datetime, staff: Person, number: str, category:
     return f"已把{question.id}号问答加入知识库，以后有人问类似问题，小棲会直接回答。"
 
 
-def waiting(session: Session, community_id: str | None, limit: int = 10) -> list[FaqQuestion]:
+def waiting(session: Session, communities: Sequence[str] | None, limit: int = 10) -> list[FaqQuestion]:
+    """The oldest unanswered questions asked in `communities` (None: anywhere)."""
     query = select(FaqQuestion).where(FaqQuestion.state == QuestionState.WAITING)
-    if community_id is not None:
-        query = query.where(FaqQuestion.community_id == community_id)
+    if communities is not None:
+        query = query.where(col(FaqQuestion.community_id).in_(communities))
     return list(session.exec(query.order_by(col(FaqQuestion.asked_at)).limit(limit)))
 
 
-def _question(session: Session, number: str) -> FaqQuestion:
+def get_question(session: Session, number: str) -> FaqQuestion:
     number_id = record_id(number)
     question = session.get(FaqQuestion, number_id) if number_id is not None else None
     if question is None or question.answered_by == BOT:

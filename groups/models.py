@@ -107,6 +107,8 @@ class Person(SQLModel, table=True):
     role: Role = Field(default=Role.RESIDENT, index=True, sa_type=StrEnumType(Role))
     community_id: str | None = Field(default=None, foreign_key="community.id", index=True)
     grid_id: str | None = Field(default=None, foreign_key="grid.id")
+    # a street's staff (a 街道 leader): set when the person works for a whole street, not one community
+    street_id: str | None = Field(default=None, foreign_key="street.id")
     household: str | None = None
     registered: bool = True
     first_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

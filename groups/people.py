@@ -167,17 +167,19 @@ def resolve_person(
         mentioned = _mentioned(session, wanted, mentions, want, prefixes)
         if mentioned is not None:
             return mentioned
-    pool = _pool(session, wanted, want)
-    exact = [p for p in pool if compact(p.name) == wanted]
-    short = [p for p in pool if p not in exact and answers_to(p, wanted, prefixes)]
-    loose = [p for p in pool if p not in exact and p not in short and wanted in compact(p.name)]
-    tiers = (exact, short, loose) if partial else (exact, short)
-    nearby = [[p for p in tier if near is not None and p.community_id == near] for tier in tiers]
-    for tier in (*nearby[:2], *tiers[:2], *nearby[2:], *tiers[2:]):  # the actor's community first
-        if len(tier) == 1:
-            return tier[0]
-        if tier:
-            raise AmbiguousPerson(_ambiguous_text(wanted, tier, near, communities), tier)
+    everyone = _pool(session, wanted, want)
+    # the registry first: someone who only renamed themselves in a group never shadows a person in it
+    for pool in ([p for p in everyone if p.registered], [p for p in everyone if not p.registered]):
+        exact = [p for p in pool if compact(p.name) == wanted]
+        short = [p for p in pool if p not in exact and answers_to(p, wanted, prefixes)]
+        loose = [p for p in pool if p not in exact and p not in short and wanted in compact(p.name)]
+        tiers = (exact, short, loose) if partial else (exact, short)
+        nearby = [[p for p in tier if near is not None and p.community_id == near] for tier in tiers]
+        for tier in (*nearby[:2], *tiers[:2], *nearby[2:], *tiers[2:]):  # the actor's community first
+            if len(tier) == 1:
+                return tier[0]
+            if tier:
+                raise AmbiguousPerson(_ambiguous_text(wanted, tier, near, communities), tier)
     raise _not_found(wanted, want, hint)
 
 

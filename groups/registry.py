@@ -110,6 +110,7 @@ class PersonSpec(_Strict):
     name: str = Field(min_length=1)
     role: str
     community: str | None = None
+    street: str | None = None  # a street's staff (a 街道 leader or social worker) work for the whole street
     grid: str | None = None
     household: str | None = None
     groups: list[str] = []
@@ -293,6 +294,10 @@ def _cross_check(spec: RegistrySpec) -> tuple[Path_, str] | None:
             return (*where, "community"), f"{role.label}必须写 community"
         if person.community is not None and person.community not in seen["community"]:
             return (*where, "community"), f"没有 id 为“{person.community}”的社区"
+        if person.street is not None and person.street not in seen["street"]:
+            return (*where, "street"), f"没有 id 为“{person.street}”的街道"
+        if person.street is not None and role not in (Role.LEADER, Role.SOCIAL_WORKER):
+            return (*where, "street"), "只有领导和社工可以写 street（负责整个街道）"
         if role is Role.GRID_WORKER and person.grid is None:
             return (*where, "grid"), "网格员必须写 grid"
         if person.grid is not None and grid_community.get(person.grid) != person.community:
@@ -378,6 +383,7 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
             "name": person.name,
             "role": ROLE_NAMES[person.role],
             "community_id": person.community,
+            "street_id": person.street,
             "grid_id": person.grid,
             "household": person.household,
             "registered": True,

@@ -3,6 +3,7 @@ an appeal to the social worker, and the social worker's decision. Xiaoqi never r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
@@ -199,7 +200,7 @@ def warn(
 
 def appeal(session: Session, now: datetime, person: Person, number: str, why: str) -> list[Outgoing]:
     """A member disagrees with a warning: the social worker decides."""
-    case = _case(session, number)
+    case = get_case(session, number)
     if case.person_id != person.id:
         raise ModerationError(f"{case.id}号提醒不是发给您的，不能申诉。")
     if case.state in (CaseState.WITHDRAWN, CaseState.UPHELD):
@@ -232,7 +233,7 @@ def decide(
     session: Session, now: datetime, staff: Person, number: str, word: str, note: str
 ) -> list[Outgoing]:
     """The social worker's decision on a case; removal is theirs to do by hand."""
-    case = _case(session, number)
+    case = get_case(session, number)
     state = DECISIONS.get(word)
     if state is None:
         raise ModerationError("处理结果请写：维持、移出或误判。")
@@ -275,11 +276,12 @@ def exempt(session: Session, now: datetime, staff: Person, person: Person, remov
 
 
 def recent_cases(
-    session: Session, community_id: str | None, limit: int = 10
+    session: Session, communities: Sequence[str] | None, limit: int = 10
 ) -> list[tuple[ModerationCase, str]]:
+    """The latest cases in the groups of `communities` (None: every group)."""
     query = select(ModerationCase, Person.name).join(Person, col(Person.id) == ModerationCase.person_id)
-    if community_id is not None:
-        groups = select(ChatGroup.id).where(ChatGroup.community_id == community_id)
+    if communities is not None:
+        groups = select(ChatGroup.id).where(col(ChatGroup.community_id).in_(communities))
         query = query.where(col(ModerationCase.group_id).in_(groups))
     return list(session.exec(query.order_by(col(ModerationCase.at).desc()).limit(limit)).all())
 
@@ -292,7 +294,7 @@ def count_cases(session: Session, since: datetime) -> int:
     )
 
 
-def _case(session: Session, number: str) -> ModerationCase:
+def get_case(session: Session, number: str) -> ModerationCase:
     case_id = record_id(number)
     case = session.get(ModerationCase, case_id) if case_id is not None else None
     if case is None:

@@ -90,7 +90,7 @@ def describe(notice: Notice) -> str:
 
 
 def cancel(session: Session, now: datetime, staff: Person, number: str) -> str:
-    notice = _notice(session, number)
+    notice = get_notice(session, number)
     if notice.cancelled_at is not None:
         return f"{notice.id}号通知已经取消过了。"
     notice.cancelled_at, notice.next_at = now, None
@@ -120,7 +120,7 @@ def active_notices(session: Session, author: Person | None) -> list[Notice]:
     return list(session.exec(query.order_by(col(Notice.next_at))))
 
 
-def _notice(session: Session, number: str) -> Notice:
+def get_notice(session: Session, number: str) -> Notice:
     notice_id = record_id(number)
     notice = session.get(Notice, notice_id) if notice_id is not None else None
     if notice is None:

@@ -22,6 +22,7 @@ from reports.casework import (
     typical_cases,
 )
 from reports.figures import MessageFigures, message_figures
+from reports.names import NameMask
 from reports.period import Month, Scope, resolve_scope
 from reports.topics import TopicResult, hot_topics
 from reports.warnings import EarlyWarning, early_warnings
@@ -75,13 +76,14 @@ def collect(
     names: dict[str | None, str] = dict(session.exec(select(Community.id, Community.name)).all())
     messages = message_figures(session, month, scope)
     lap("messages")
-    topics = hot_topics(session, month, scope, segmenter)
+    people = NameMask.from_registry(session, segmenter)  # whose names residents' quotes must not show
+    topics = hot_topics(session, month, scope, segmenter, people)
     lap("topics")
-    tickets = ticket_section(session, month, scope, now, segmenter)
+    tickets = ticket_section(session, month, scope, now, people)
     consult = consult_section(session, month, scope)
     lap("tickets")
     warnings = early_warnings(session, month, scope, names, topics.topics)
-    cases = typical_cases(session, month, scope, consult, segmenter)
+    cases = typical_cases(session, month, scope, consult, people)
     lap("warnings")
     return MonthlyReport(
         month, scope, now, messages, topics, tickets, consult, warnings, cases, names, timings

@@ -19,8 +19,8 @@ from consult.models import Consultation, ConsultState, FollowUp
 from groups.models import Community, Department, Person, Role, Street
 from groups.scope import ScopeKind
 from moderation.models import ModerationExempt
-from nlp.segment import Segmenter
 from reports.figures import UNREGISTERED, Compared
+from reports.names import NameMask
 from reports.period import Month, Scope
 from reports.topics import quote_text as excerpt
 from tickets.models import Rating, Ticket, TicketReporter
@@ -173,8 +173,9 @@ def _ranked(rows: list[Handling]) -> list[Handling]:
 
 
 def ticket_section(
-    session: Session, month: Month, scope: Scope, now: datetime, segmenter: Segmenter | None = None
+    session: Session, month: Month, scope: Scope, now: datetime, people: NameMask | None = None
 ) -> TicketSection:
+    people = people if people is not None else NameMask.from_registry(session)
     ids = list(scope.community_ids) if scope.community_ids is not None else None
     figures = ticket_figures(session, month.start, month.end, ids)
     before = ticket_figures(session, month.shift(-1).start, month.shift(-1).end, ids)
@@ -220,7 +221,7 @@ def ticket_section(
             names.get(t.community_id or "", (UNREGISTERED, ""))[0],
             _handler_name(session, t.handler_id, t.department_id, names),
             max(0, (now - t.deadline).days),
-            excerpt(t.summary, 36, segmenter),
+            excerpt(t.summary, 36, people),
         )
         for t in session.exec(
             select(Ticket).where(*overdue_where).order_by(col(Ticket.deadline)).limit(OVERDUE_SHOWN)
@@ -344,7 +345,7 @@ def _hours(start: datetime, end: datetime | None) -> str:
 
 
 def typical_cases(
-    session: Session, month: Month, scope: Scope, consult: ConsultSection, segmenter: Segmenter | None = None
+    session: Session, month: Month, scope: Scope, consult: ConsultSection, people: NameMask | None = None
 ) -> list[Case]:
     """Up to three: the issue most residents raised, the fastest emergency, a consultation that led to action.
     The tickets are real ones: raised by residents (not staff or the property desk), resolved, not rated
@@ -362,6 +363,7 @@ def typical_cases(
     ]
     if scope.community_ids is not None:
         where.append(col(Ticket.community_id).in_(scope.community_ids))
+    people = people if people is not None else NameMask.from_registry(session)
     community = dict(session.exec(select(Community.id, Community.name)).all())
     cases: list[Case] = []
     reporters = (
@@ -381,7 +383,7 @@ def typical_cases(
         cases.append(
             Case(
                 "多人反映的同一问题",
-                f"{community.get(t.community_id or '', '辖区')} {n} 位居民先后反映“{excerpt(t.summary, 40, segmenter)}”"
+                f"{community.get(t.community_id or '', '辖区')} {n} 位居民先后反映“{excerpt(t.summary, 40, people)}”"
                 f"（{t.category}），小棲合并为 {t.number} 号工单统一办理，{_outcome(t)}。",
             )
         )
@@ -395,7 +397,7 @@ def typical_cases(
         cases.append(
             Case(
                 "紧急情况快速处置",
-                f"{community.get(fast.community_id or '', '辖区')}居民在群里报告“{excerpt(fast.summary, 40, segmenter)}”，"
+                f"{community.get(fast.community_id or '', '辖区')}居民在群里报告“{excerpt(fast.summary, 40, people)}”，"
                 f"小棲识别为紧急情况并立即派单，{_hours(fast.created_at, fast.accepted_at)}内签收，"
                 f"{_hours(fast.created_at, fast.resolved_at)}办结。",
             )

@@ -11,7 +11,6 @@ so a topic holds messages that say the same thing. A topic needs MIN_RESIDENTS d
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 from collections import Counter, defaultdict
@@ -32,7 +31,8 @@ from groups.messages import Message
 from groups.models import Person, Role
 from moderation.models import ModerationExempt
 from nlp.normalize import normalize
-from nlp.segment import JIEBA_IMPL, Segmenter, read_word_list
+from nlp.segment import Segmenter, read_word_list
+from reports.names import NameMask
 from reports.period import Month, Scope
 from reports.sql import PETITION_INTENTS, TOPIC_INTENTS, community_of_group, message_filter
 from xiaoqi.privacy import mask_private_numbers
@@ -284,59 +284,17 @@ def _keywords(units: list[_Unit], messages: list[Row], everyone: dict[str, set[s
     return tuple(chosen)
 
 
-# Words jieba tags as names (nr) that are not names, and titles kept after a masked surname.
-_NOT_NAMES = frozenset(
-    [
-        "谢谢",
-        "麻烦",
-        "辛苦",
-        "阿姨",
-        "叔叔",
-        "大爷",
-        "大妈",
-        "奶奶",
-        "爷爷",
-        "师傅",
-        "老师",
-        "社工",
-        "网格员",
-        "医生",
-        "主任",
-        "书记",
-        "经理",
-    ]
-)
-
-
-@cache
-def _pos_tokenizer(segmenter: Segmenter) -> Any:
-    """A part-of-speech tagger over the segmenter's own jieba dictionary (already loaded, cached)."""
-    posseg = importlib.import_module(f"{JIEBA_IMPL}.posseg")
-    return posseg.POSTokenizer(segmenter._ready())
-
-
-def hide_names(text: str, segmenter: Segmenter | None) -> str:
-    """Personal names (jieba's nr tag) become 某: '麻烦蒋涛帮忙' -> '麻烦某某帮忙', '王阿姨' -> '某阿姨'."""
-    if segmenter is None or not text:
-        return text
-    out = []
-    for token in _pos_tokenizer(segmenter).cut(text):
-        word, flag = token.word, token.flag
-        if flag == "nr" and word not in _NOT_NAMES:
-            title = next((t for t in _NOT_NAMES if word.endswith(t) and len(word) > len(t)), "")
-            word = ("某" if title or len(word) == 1 else "某某") + title
-        out.append(word)
-    return "".join(out)
-
-
-def quote_text(text: str, limit: int = QUOTE_CHARS, segmenter: Segmenter | None = None) -> str:
+def quote_text(text: str, limit: int = QUOTE_CHARS, names: NameMask | None = None) -> str:
     """A resident's words for the report: numbers masked, names and @-mentions hidden, one line, trimmed."""
     flat = _MENTION.sub("@某", " ".join(mask_private_numbers(text).split()))
-    flat = hide_names(flat, segmenter)
+    flat = names.hide(flat) if names is not None else flat
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def hot_topics(session: Session, month: Month, scope: Scope, segmenter: Segmenter) -> TopicResult:
+def hot_topics(
+    session: Session, month: Month, scope: Scope, segmenter: Segmenter, names: NameMask | None = None
+) -> TopicResult:
+    names = names if names is not None else NameMask.from_registry(session, segmenter)
     total, messages = _load(session, month, scope)
     stop = _stopwords()
     by_category: dict[str, dict[tuple[str, ...], _Unit]] = defaultdict(dict)
@@ -372,7 +330,7 @@ def hot_topics(session: Session, month: Month, scope: Scope, segmenter: Segmente
                     communities=tuple(
                         str(c) for c, _ in sorted(places.items(), key=lambda kv: (-kv[1], str(kv[0])))
                     ),
-                    quote=quote_text(members[0].text, segmenter=segmenter),
+                    quote=quote_text(members[0].text, names=names),
                 )
             )
     topics.sort(key=lambda t: (-t.residents, -t.groups, -t.messages, t.keywords))

@@ -133,3 +133,26 @@ def district(settings: Settings, classifier: MessageClassifier) -> Iterator[App]
         load_registry(session, Settings().data_dir / "demo" / "registry.yaml")
     yield application
     application.engine.dispose()
+
+
+# households for votes (one vote per household) beside the test registry's residents
+NEIGHBOURS = """\
+  - {id: wxid_v1, name: 5栋-101 张大爷, role: 居民, community: c1, household: 5-101, groups: [g1@chatroom]}
+  - {id: wxid_v2, name: 5栋-302 王大伯, role: 居民, community: c1, household: 5-302, groups: [g1@chatroom]}
+  - {id: wxid_v3, name: 7栋-102 刘姐, role: 居民, community: c1, household: 7-102, groups: [g2@chatroom]}
+  - {id: wxid_v4, name: 小马, role: 居民, community: c1, groups: [g2@chatroom]}
+  - {id: wxid_v5, name: 6栋-201 孙阿姨, role: 居民, community: c1, household: 6-201, groups: [g1@chatroom]}
+  - {id: wxid_v6, name: 7栋-201 赵叔, role: 居民, community: c1, household: 7-201, groups: [g2@chatroom]}
+"""
+
+
+@pytest.fixture
+def town(settings: Settings, tmp_path: Path) -> Iterator[App]:
+    """The test registry with six more households (consultations, votes, receipts)."""
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(REGISTRY.read_text(encoding="utf-8") + NEIGHBOURS, encoding="utf-8")
+    app = create_app(settings)
+    with session_scope(app.engine) as session:
+        load_registry(session, registry)
+    yield app
+    app.engine.dispose()

@@ -305,7 +305,14 @@ def test_adverts_get_a_polite_warning_and_repeat_offenders_go_to_the_social_work
     with session_scope(smart_app.engine) as session:
         actions = [e.action for e in session.exec(select(AuditEntry).order_by(AuditEntry.id))]
         states = [c.state for c in session.exec(select(ModerationCase).order_by(ModerationCase.id))]
-    assert actions == ["moderation:warn", "moderation:warn", "moderation:report", "command:处理"]
+    # the resident's attempt at a staff command is written down as refused
+    assert actions == [
+        "moderation:warn",
+        "moderation:warn",
+        "moderation:report",
+        "command:处理",
+        "refused:处理",
+    ]
     assert states == [CaseState.WARNED, CaseState.UPHELD]
 
 
@@ -388,7 +395,7 @@ def test_a_social_worker_sees_a_communitys_week_at_a_glance(smart_app: App) -> N
     week, district, wrong = [t for t in replies if not t.startswith("提醒")]
     assert week.startswith("幸福社区本周共 2 条消息（文字 2），2 人发言，新入群 1 人。热门话题：")
     assert week.endswith("未办结工单 2 件。")
-    assert district == "全区的统计只有领导和管理员可以看，您可以看本群或本社区的。"
+    assert district == "全区的统计不在您负责的范围内，您可以看本群或本社区的。"
     assert wrong == "用法：#统计 [本群|本社区|社区名|全区] [今天|本周|本月]"
     assert to(out, "wxid_ld")[-1].startswith("幸福社区本月共 2 条消息")
 

@@ -85,7 +85,8 @@ def _status(html: str) -> str:
 def console(app: App) -> Iterator[Console]:
     clock = Clock()
     web_app = create_app(app.settings, engine=app.engine, jobs=[])
-    with TestClient(create_web(WebContext(web_app, clock=clock))) as client:
+    # https, as in production: the session cookie is Secure
+    with TestClient(create_web(WebContext(web_app, clock=clock)), base_url="https://testserver") as client:
         yield Console(client, clock, app, web_app)
 
 

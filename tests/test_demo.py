@@ -40,7 +40,8 @@ def test_the_demo_month_shows_the_whole_ticket_loop(
                     jobs=[],
                 )
             )
-        )
+        ),
+        base_url="https://testserver",  # the session cookie is Secure
     ) as web:
         signed = web.post("/login/code", data={"who": sign_in[1], "code": sign_in[2]}, follow_redirects=False)
         assert signed.status_code == 303 and "一屏掌控" in web.get("/").text

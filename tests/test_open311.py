@@ -1,28 +1,37 @@
 """The Open311 GeoReport v2 API over HTTP: services, filing and reading tickets, the changes feed,
-API keys, privacy and hostile input; on SQLite and PostgreSQL."""
+API keys and what each reads, privacy and hostile input; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
+import stat
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx  # the test client starlette 1.x uses
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import func, select
+from sqlmodel import Session, col, create_engine, func, select
+from typer.testing import CliRunner
 
-from bot.app import App
+from bot.app import App, create_app
 from bot.values import Incoming
 from groups.models import ChatGroup, Person
-from tickets.models import Rating, Ticket, TicketEvent
+from tickets.models import Rating, Ticket, TicketEvent, TicketReporter
 from tickets.ratings import RatingSaid, rate
 from web.context import WebContext
-from web.keys import api_client_for, create_api_client, revoke_api_client
+from web.keys import SECRET_FILE, api_client_for, caller_secret, create_api_client, revoke_api_client
+from web.models import ApiClient
+from web.open311 import public_description
 from web.server import create_web
 from xiaoqi.audit import AuditEntry
+from xiaoqi.cli import app as cli
 from xiaoqi.errors import XiaoqiError
 from xiaoqi.outbox import OutboxMessage
+from xiaoqi.settings import Settings
 
 from .conftest import START
 
@@ -50,8 +59,16 @@ def web(app: App, clock: Clock) -> WebContext:
 
 @pytest.fixture
 def key(web: WebContext) -> str:
+    """A system that reads only what it filed (digital city management)."""
     with web.session() as session:
-        return create_api_client(session, "12345平台", START)
+        return create_api_client(session, "数字城管", START)
+
+
+@pytest.fixture
+def hub(web: WebContext) -> str:
+    """The district's 12345 hub: reads every ticket."""
+    with web.session() as session:
+        return create_api_client(session, "12345平台", START, read_all=True)
 
 
 @pytest.fixture
@@ -125,7 +142,7 @@ def test_a_ticket_filed_read_resolved_and_fed(
         assert ticket is not None and PHONE in ticket.details  # staff can call back
         reporter = session.get(Person, ticket.reporter_id)
         assert reporter is not None and reporter.name == "赵先生" and not reporter.registered
-        assert reporter.id.startswith("open311:12345平台:") and reporter.community_id == "c1"
+        assert reporter.id.startswith("open311:数字城管:") and reporter.community_id == "c1"
         queued = session.exec(select(OutboxMessage)).all()
         assert [m.to_id for m in queued] == ["wxid_sg"]  # the handler; the caller is not on WeChat
         assert (
@@ -139,7 +156,7 @@ def test_a_ticket_filed_read_resolved_and_fed(
         assert session.exec(select(func.count()).select_from(Ticket)).one() == 1
         assert session.exec(select(func.count()).select_from(OutboxMessage)).one() == 1
         audit = session.exec(select(AuditEntry).where(AuditEntry.action == "Open311建单")).all()
-        assert [(a.actor_id, a.target) for a in audit] == [("api:12345平台", "ticket:1")]
+        assert [(a.actor_id, a.target) for a in audit] == [("api:数字城管", "ticket:1")]
 
     feed = _get(client, key, "/changes.json", since=0).json()
     assert [(c["action"], c["to_state"], c["status"]) for c in feed["changes"]] == [
@@ -261,32 +278,36 @@ def test_private_numbers_never_leave_through_the_api(web: WebContext, client: Te
 
 def test_api_keys(web: WebContext, client: TestClient, key: str) -> None:
     assert key.startswith("xq_") and len(key) > 40
-    for path in (
-        "/services.json",
-        "/services/noise.json",
-        "/requests.json",
-        "/requests/1.json",
-        "/changes.json",
-    ):
+    for path in ("/requests.json", "/requests/1.json", "/changes.json"):
         for params in ({}, {"api_key": "xq_wrong"}, {"api_key": ""}):
             response = client.get(f"{V2}{path}", params=params)
             assert response.status_code == 403, (path, params)
             assert response.json() == [{"code": 403, "description": "api_key 无效或已停用"}]
-    assert client.get(f"{V2}/services.json", headers={"X-API-Key": key}).status_code == 200
+    assert client.get(f"{V2}/requests.json", headers={"X-API-Key": key}).status_code == 200
     assert _post(client, "").status_code == 403
     with web.session() as session:
         assert api_client_for(session, key) is not None
         with pytest.raises(XiaoqiError):
-            create_api_client(session, "12345平台", START)
-        assert revoke_api_client(session, "12345平台", START) is True
-        assert revoke_api_client(session, "12345平台", START) is False
+            create_api_client(session, "数字城管", START)
+        assert revoke_api_client(session, "数字城管", START) is True
+        assert revoke_api_client(session, "数字城管", START) is False
         assert revoke_api_client(session, "nobody", START) is False
-    assert _get(client, key, "/services.json").status_code == 403
+    assert _get(client, key, "/requests.json").status_code == 403
     assert _post(client, key, description="路灯不亮").status_code == 403
     with web.session() as session:
-        fresh = create_api_client(session, "12345平台", START)
+        fresh = create_api_client(session, "数字城管", START)
         assert api_client_for(session, key) is None
-    assert fresh != key and _get(client, fresh, "/services.json").status_code == 200
+    assert fresh != key and _get(client, fresh, "/requests.json").status_code == 200
+
+
+def test_the_services_answer_without_a_key(client: TestClient) -> None:
+    """GeoReport clients read the services before they have a key; a wrong key changes nothing."""
+    for params in ({}, {"api_key": "xq_wrong"}):
+        services = client.get(f"{V2}/services.json", params=params)
+        assert services.status_code == 200 and len(services.json()) == 11
+        noise = client.get(f"{V2}/services/noise.json", params=params)
+        assert noise.status_code == 200 and noise.json() == {"service_code": "noise", "attributes": []}
+    assert client.get(f"{V2}/services/nope.json").status_code == 404
 
 
 def test_bad_input_answers_400_in_georeport_form(web: WebContext, client: TestClient, key: str) -> None:
@@ -397,9 +418,9 @@ def test_events_without_a_state_report_the_state_the_ticket_is_in(
 
 
 def test_a_group_added_after_the_names_were_read_is_still_named(
-    app: App, web: WebContext, client: TestClient, key: str
+    app: App, web: WebContext, client: TestClient, hub: str
 ) -> None:
-    assert _get(client, key, "/requests.json").json() == []  # the server has read the registry's names
+    assert _get(client, hub, "/requests.json").json() == []  # the server has read the registry's names
     with web.session() as session:
         session.add(ChatGroup(id="g9@chatroom", name="幸福新楼群", community_id="c1"))
     app.handle(
@@ -407,5 +428,171 @@ def test_a_group_added_after_the_names_were_read_is_still_named(
             message_id="m9", sender_id="wxid_r1", text="#反映 新楼门禁坏了", at=START, group_id="g9@chatroom"
         )
     )
-    (item,) = _get(client, key, "/requests.json").json()
+    (item,) = _get(client, hub, "/requests.json").json()
     assert (item["agency_responsible"], item["address"]) == ("幸福社区", "幸福社区 幸福新楼群")
+
+
+# -- what each system reads -------------------------------------------------------------------------
+def _in_group(app: App, message_id: str, sender: str, text: str, group: str = "g1@chatroom") -> None:
+    app.handle(Incoming(message_id=message_id, sender_id=sender, text=text, at=START, group_id=group))
+
+
+def _fed(client: TestClient, key: str) -> set[str]:
+    response = _get(client, key, "/changes.json", since=0)
+    assert response.status_code == 200, response.text
+    return {change["service_request_id"] for change in response.json()["changes"]}
+
+
+def test_a_key_reads_only_the_tickets_its_system_filed(
+    app: App, web: WebContext, client: TestClient, key: str, hub: str
+) -> None:
+    with web.session() as session:
+        other = create_api_client(session, "市场监管", START)
+    mine = _filed(_post(client, key, service_code="municipal", description="路灯不亮", phone=PHONE))
+    theirs = _filed(
+        _post(client, other, service_code="noise", description="夜里装修", address_string="和平社区2栋")
+    )
+    _in_group(app, "m1", "wxid_r1", "#反映 5栋电梯又坏了，老人上不了楼")
+    resident = "3"
+
+    assert _ids(_get(client, key, "/requests.json")) == [mine]
+    assert _ids(_get(client, other, "/requests.json")) == [theirs]
+    assert _ids(_get(client, hub, "/requests.json")) == [resident, theirs, mine]
+    every = f"{mine},{theirs},{resident}"
+    assert _ids(_get(client, key, "/requests.json", service_request_id=every)) == [mine]
+    assert _ids(_get(client, key, "/requests.json", status="open", service_code="noise")) == []
+    missing = _get(client, key, "/requests/999.json")
+    for number in (theirs, resident):  # another's ticket is "not found", word for word as a missing one
+        response = _get(client, key, f"/requests/{number}.json")
+        assert (response.status_code, response.text) == (404, missing.text)
+    assert _get(client, hub, f"/requests/{theirs}.json").status_code == 200
+    assert _fed(client, key) == {mine} and _fed(client, other) == {theirs}
+    assert _fed(client, hub) == {mine, theirs, resident}
+
+    # a call about the residents' problem joins their ticket: the system that made it may follow it now,
+    # but reads it as anyone else does, not in the resident's words
+    joined = _post(
+        client, other, service_code="other", address_string="幸福社区5栋", description="5栋电梯坏了"
+    )
+    assert _filed(joined) == resident
+    assert _ids(_get(client, other, "/requests.json")) == [resident, theirs]
+    assert _fed(client, other) == {theirs, resident}
+    (item,) = _get(client, other, f"/requests/{resident}.json").json()
+    assert item["description"] == f"{item['service_name']}：电梯又坏了，老人上不了楼"
+    assert _ids(_get(client, key, "/requests.json")) == [mine]
+
+
+def test_another_system_reads_a_topic_without_names_places_or_numbers(
+    app: App, web: WebContext, client: TestClient, key: str, hub: str
+) -> None:
+    said = "#反映 3栋502的张阿姨家漏水到我家，她电话13912345678，我是王秀英，5栋-302"
+    _in_group(app, "m1", "wxid_r1", said)  # wxid_r1 is "5栋-302 王阿姨" on WeChat
+    (item,) = _get(client, hub, "/requests/1.json").json()
+    assert item["description"] == f"{item['service_name']}：某阿姨家漏水到我家"
+    for private in ("张", "王", "秀英", "502", "3栋", "5栋", "302", "139", "5678"):
+        assert private not in item["description"], private
+
+    call = {
+        "description": "我叫赵红，302的李大爷家油烟太大",
+        "first_name": "红",
+        "last_name": "赵",
+        "phone": PHONE,
+    }
+    number = _filed(_post(client, key, **call))
+    (own,) = _get(client, key, f"/requests/{number}.json").json()
+    assert own["description"] == "我叫赵红，302的李大爷家油烟太大（地址：幸福社区3栋）"  # its own words
+    (seen,) = _get(client, hub, f"/requests/{number}.json").json()
+    assert seen["description"] == "环境卫生：某大爷家油烟太大（地址：幸福社区）"
+    listed = _get(client, hub, "/requests.json")
+    assert "赵" not in listed.text and "李大爷" not in listed.text and "302" not in listed.text
+
+
+@pytest.mark.parametrize(
+    ("said", "names", "reads"),
+    [
+        ("我要反映：5-2-302 刘晓红家天天跺脚", ["7栋-101 刘晓红"], "噪音扰民：某人家天天跺脚"),
+        ("@5栋王阿姨 小区门口垃圾没人清运", [], "噪音扰民：小区门口垃圾没人清运"),
+        ("老王家的狗天天叫，小程序也打不开", [], "噪音扰民：老某家的狗天天叫，小程序也打不开"),
+        ("楼上1202装修太吵，联系方式 025-8888 1234，zhao@example.com", [], "噪音扰民：楼上装修太吵"),
+        ("身份证110101199003071234的居民12号楼三楼半夜唱歌", [], "噪音扰民：居民半夜唱歌"),
+        ("电话１３９１２３４５６７８，11010119900307123X，139 1234 5678楼道吵", [], "噪音扰民：楼道吵"),
+        ("打幺三九****五六七八，一二三四五六七八九也行，三天了", [], "噪音扰民：打，也行，三天了"),
+        ("502室", [], "噪音扰民"),
+    ],
+    ids=[
+        "known-name",
+        "mention",
+        "familiar",
+        "contacts",
+        "id-card-and-floor",
+        "full-width",
+        "chinese",
+        "nothing-left",
+    ],
+)
+def test_public_description(said: str, names: list[str], reads: str) -> None:
+    assert public_description("噪音扰民", said, names) == reads
+
+
+# -- caller ids and keys ----------------------------------------------------------------------------
+PLACES = ("幸福社区3栋", "和平社区2栋", "城东路口")  # a call in each opens its own ticket
+
+
+def _caller_id(app: App, key: str, secret: str | None, place: str) -> str:
+    """The id a caller gets from a server keyed with `secret` (None: the one kept in the cache dir)."""
+    restarted = create_app(replace(app.settings, open311_secret=secret), engine=app.engine)
+    web = WebContext(restarted, clock=lambda: START)
+    client = TestClient(create_web(web))
+    assert (
+        _post(client, key, description="路灯不亮", address_string=place, phone=PHONE)
+        .json()[0]["service_notice"]
+        .startswith("已转交")
+    )
+    with web.session() as session:
+        caller = session.exec(
+            select(TicketReporter.person_id).order_by(col(TicketReporter.id).desc())
+        ).first()
+        assert caller is not None
+        return caller.rsplit(":", 1)[1]
+
+
+def test_caller_ids_are_keyed_by_the_server_secret(app: App, key: str) -> None:
+    first, second = _caller_id(app, key, "s" * 40, PLACES[0]), _caller_id(app, key, "t" * 40, PLACES[1])
+    assert first != second
+    assert hashlib.sha256(PHONE.encode()).hexdigest()[:16] not in (first, second)
+    assert _caller_id(app, key, "s" * 40, PLACES[2]) == first  # the same secret, the same caller
+
+
+def test_without_a_configured_secret_one_is_made_once_and_kept_private(app: App, key: str) -> None:
+    kept = app.settings.cache_dir / SECRET_FILE
+    assert not kept.exists()
+    caller = _caller_id(app, key, None, PLACES[0])
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and len(kept.read_text().strip()) == 64
+    assert _caller_id(app, key, None, PLACES[1]) == caller  # a restart keeps the ids
+    assert caller != _caller_id(app, key, kept.read_text().strip() + "x", PLACES[2])
+
+
+def test_a_kept_secret_left_readable_is_made_private_and_the_configured_one_wins(tmp_path: Path) -> None:
+    settings = Settings(cache_dir=tmp_path / "cache")
+    made = caller_secret(settings)
+    kept = settings.cache_dir / SECRET_FILE
+    kept.chmod(0o644)
+    assert caller_secret(settings) == made and stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert caller_secret(replace(settings, open311_secret="x" * 40)) == b"x" * 40
+    kept.write_text("short\n")
+    with pytest.raises(XiaoqiError):
+        caller_secret(settings)
+
+
+def test_the_cli_makes_a_key_that_reads_everything(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'keys.db'}"
+    runner = CliRunner()
+    for name, flags in (("12345平台", ["--read-all"]), ("数字城管", [])):
+        result = runner.invoke(cli, ["api-key", "add", name, *flags, "--db", db])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip().startswith("xq_")
+    engine = create_engine(db)
+    with Session(engine) as session:
+        clients = session.exec(select(ApiClient.name, ApiClient.read_all).order_by(ApiClient.name)).all()
+    engine.dispose()
+    assert sorted(clients) == [("12345平台", True), ("数字城管", False)]

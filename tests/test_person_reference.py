@@ -93,6 +93,9 @@ FOUND = [
     pytest.param("周敏", "xjy", Want.RESIDENT, (), "wxid_r_zhou", id="a resident by name"),
     pytest.param("5栋-302 王阿姨", None, Want.RESIDENT, (), "wxid_r_wang", id="a name with a space"),
     pytest.param("紫藤苑物业", "zty", Want.ANYONE, (), "wxid_wy_zty", id="part of a name, when allowed"),
+    pytest.param(
+        "网格员周敏", "xjy", Want.ANYONE, (), "wxid_wg_zhou", id="anyone: the impostor never shadows"
+    ),
 ]
 
 

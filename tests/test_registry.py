@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
+from access.policy import Level, Reach, reach_of
 from bot.app import App
 from groups.models import ChatGroup, Membership, Person, Role, RoutingRule
 from groups.registry import RegistryError, load_registry, parse_registry
@@ -109,3 +110,24 @@ def test_bad_file_leaves_the_database_untouched(app: App, tmp_path: Path) -> Non
         load_registry(session, path)
     with session_scope(app.engine) as session:
         assert session.get(Person, "wxid_r3").community_id == "c2"  # type: ignore[union-attr]
+
+
+def test_a_street_leader_reaches_the_street_and_no_further(app: App, tmp_path: Path) -> None:
+    """`street:` gives a leader the street's communities; a district leader keeps the district, a
+    department's contact only the department's tickets."""
+    path = _broken(
+        tmp_path,
+        "  - {id: wxid_ld, name: 陈主任, role: 领导}",
+        "  - {id: wxid_ld, name: 陈主任, role: 领导}\n  - {id: wxid_ld_s1, name: 街道刘主任, role: 领导, street: s1}",
+    )
+    with session_scope(app.engine) as session:
+        load_registry(session, path)
+        reaches = {
+            who: reach_of(session, session.get(Person, who)) for who in ("wxid_ld", "wxid_ld_s1", "wxid_dept")
+        }  # type: ignore[arg-type]
+    assert reaches["wxid_ld_s1"] == Reach(Level.STREET, street_id="s1")
+    assert reaches["wxid_ld"].level is Level.DISTRICT
+    assert reaches["wxid_dept"] == Reach(Level.DEPARTMENT, departments=frozenset({"cg"}))
+    street_grid_worker = _broken(tmp_path, "grid: c1-g1, groups: [g1@chatroom]}", "grid: c1-g1, street: s1}")
+    with pytest.raises(RegistryError, match="只有领导和社工可以写 street"):
+        parse_registry(street_grid_worker)

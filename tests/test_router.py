@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
+from access.policy import Refused
 from bot.app import App
 from bot.router import Router, UsageError
 from bot.simulator import replay
@@ -16,6 +17,7 @@ from bot.transport.memory import MemoryTransport
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import Person
+from xiaoqi.audit import AuditEntry
 from xiaoqi.db import session_scope
 from xiaoqi.errors import XiaoqiError
 
@@ -169,4 +171,26 @@ async def test_every_staff_command_is_in_the_audit_log(app: App, bot: MemoryTran
         rows = session.exec(select(AuditEntry)).all()
     assert [(r.actor_id, r.action, r.target, r.detail) for r in rows] == [
         ("wxid_sg", "command:统计", "g1@chatroom", "本周")
+    ]
+
+
+def test_a_refused_staff_command_keeps_its_audit_line_when_its_writes_are_undone(app: App) -> None:
+    """The savepoint that undoes a refused command's writes does not take its audit line with it."""
+    extra = Router()
+
+    @extra.command("改名", usage="#改名 名字", summary="renames the sender, then is refused")
+    def rename(sender: Person, session: Session, args: str) -> str:
+        sender.name = args
+        session.flush()
+        raise Refused("这个名字不能用。")
+
+    app.router.include(extra)
+    seen: list[Outgoing] = []
+    replay(app, [Incoming("rename-1", "wxid_sg", "#改名 小王", START, group_id="g1@chatroom")], seen.extend)
+    assert [out.text for out in seen] == ["这个名字不能用。"]
+    with session_scope(app.engine) as session:
+        assert session.get(Person, "wxid_sg").name != "小王"  # type: ignore[union-attr]
+        rows = session.exec(select(AuditEntry)).all()
+    assert [(r.actor_id, r.action, r.detail) for r in rows] == [
+        ("wxid_sg", "refused:改名", "小王｜这个名字不能用。")
     ]

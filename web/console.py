@@ -18,9 +18,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session, col, select
 
+from access.policy import Level, Verb, reach_of
 from bot.values import Incoming
 from groups.messages import Message
-from groups.models import ChatGroup, Community, Department, Person, Role
+from groups.models import ChatGroup, Community, Department, Person
 from nlp.labels import CATEGORIES
 from tickets.desk import place
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
@@ -28,13 +29,10 @@ from web import auth
 from web.context import WebContext
 from web.pages import pages_router
 from web.queries import (
-    WIDE_ROLES,
     Directory,
     Overview,
     TicketFilter,
     list_tickets,
-    may_see,
-    may_see_details,
     names,
     overview,
     read_directory,
@@ -61,15 +59,17 @@ ACTIONS: dict[str, str] = {
 }
 OVERVIEW_FRESH = timedelta(seconds=30)
 DIRECTORY_FRESH = timedelta(seconds=60)  # a renamed community or new staff member shows within a minute
-MANAGERS = frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN})
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def send_code(web: WebContext, session: Session, who: str, now: datetime) -> auth.CodeSent | None:
-    """A sign-in code for a staff member, queued for the bot to send them on WeChat privately."""
-    sent = auth.request_code(session, who, now)
+def send_code(
+    web: WebContext, session: Session, who: str, now: datetime, *, address: str
+) -> auth.CodeSent | None:
+    """A sign-in code for a staff member, queued for the bot to send them on WeChat privately (an
+    answer to their own request, at the priority of any answer)."""
+    sent = auth.request_code(session, who, now, address=address)
     if sent is not None:
-        web.app.outbox.enqueue(session, [sent.message], at=now, priority=Priority.URGENT)
+        web.app.outbox.enqueue(session, [sent.message], at=now, priority=Priority.REPLY)
     return sent
 
 
@@ -84,12 +84,16 @@ def directory(web: WebContext) -> Directory:
 def overview_for(web: WebContext, person: Person) -> tuple[datetime, Overview]:
     """The overview a staff member sees (the district's or their own scope's), and when it was counted."""
 
+    access = web.app.access
+    with web.session() as session:
+        communities = access.communities(session, person)
+        wide = reach_of(session, person).level is Level.DISTRICT
+
     def count(now: datetime) -> Overview:
         with web.session() as session:
-            return overview(session, person, now)
+            return overview(session, access.visible_tickets(session, person), communities, now)
 
-    scope = "district" if person.role in WIDE_ROLES else person.id
-    return web.cached(("overview", scope), OVERVIEW_FRESH, count)
+    return web.cached(("overview", "district" if wide else person.id), OVERVIEW_FRESH, count)
 
 
 class SignInRequired(Exception):
@@ -118,7 +122,7 @@ def console_router(web: WebContext) -> APIRouter:
     def login_code(request: Request, who: str = Form("", max_length=100)) -> HTMLResponse:
         now = web.clock()
         with web.session() as session:
-            sent = send_code(web, session, who, now)
+            sent = send_code(web, session, who, now, address=auth.client_address(request.client))
             if sent is not None and web.demo:  # no WeChat in a demo: the terminal shows the code
                 log.warning("演示模式：%s的控制台验证码是 %s", sent.person.name, sent.code)
         # the same answer for anyone: the form does not tell who is staff
@@ -129,7 +133,9 @@ def console_router(web: WebContext) -> APIRouter:
         request: Request, who: str = Form("", max_length=100), code: str = Form("", max_length=12)
     ) -> Response:
         with web.session() as session:
-            signed = auth.sign_in(session, who, code, web.clock())
+            signed = auth.sign_in(
+                session, who, code, web.clock(), address=auth.client_address(request.client)
+            )
         if signed is None:
             return page(
                 request,
@@ -146,13 +152,14 @@ def console_router(web: WebContext) -> APIRouter:
         return response
 
     @router.post("/logout")
-    def logout(request: Request, csrf: str = Form("", max_length=64)) -> Response:
+    def logout(request: Request) -> Response:
+        # no CSRF check: signing out must work from a stale page (SameSite=Strict keeps other sites out)
         with web.session() as session:
-            console, _ = viewer(request, session)
-            if auth.csrf_ok(console, csrf):
-                auth.sign_out(session, console, web.clock())
+            found = auth.current(session, request.cookies.get(COOKIE), web.clock())
+            if found is not None:
+                auth.sign_out(session, found[0], web.clock())
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
+        response.delete_cookie(COOKIE, path="/", secure=web.secure_cookies, httponly=True, samesite="strict")
         return response
 
     @router.get("/")
@@ -183,7 +190,7 @@ def console_router(web: WebContext) -> APIRouter:
         )
         with web.session() as session:
             console, person = viewer(request, session)
-            rows, more = list_tickets(session, person, wanted, now)
+            rows, more = list_tickets(session, web.app.access.visible_tickets(session, person), wanted, now)
             known = directory(web)
             shown = {
                 "community": names(session, Community, {t.community_id for t in rows}, known.community_names),
@@ -212,9 +219,18 @@ def console_router(web: WebContext) -> APIRouter:
         with web.session() as session:
             console, person = viewer(request, session)
             ticket = session.get(Ticket, number) if 0 < number < 2**31 else None
-            if ticket is None or not may_see(person, ticket):
+            access = web.app.access
+            if ticket is None or not access.may(session, person, Verb.SEE, ticket):
+                if ticket is not None:
+                    record(
+                        session,
+                        at=now,
+                        actor_id=person.id,
+                        action="refused:查看工单",
+                        target=f"ticket:{number}",
+                    )
                 return page(request, "missing.j2", 404, me=person, csrf=console.csrf, number=number)
-            details = may_see_details(person, ticket)
+            details = access.may(session, person, Verb.SEE_DETAILS, ticket)
             if details:
                 record(
                     session, at=now, actor_id=person.id, action="查看工单详情", target=f"ticket:{ticket.id}"
@@ -232,11 +248,16 @@ def console_router(web: WebContext) -> APIRouter:
             known = directory(web)
             involved = {ticket.handler_id, ticket.reporter_id} | {e.actor_id for e in events}
             people = names(session, Person, involved | {m.sender_id for m in said}, known.staff)
+            if not details:  # residents stay unnamed where their words are hidden
+                people = {who: name for who, name in people.items() if who in known.staff}
+                people.update({e.actor_id: "居民" for e in events if e.actor_id not in people})
+            people.setdefault("xiaoqi", "小棲")
             department = names(session, Department, {ticket.department_id}, known.departments)
             group = names(session, ChatGroup, {ticket.group_id}, known.groups).get(ticket.group_id or "")
             community = known.community_names.get(ticket.community_id or "")
             where = place(community, group)
-        actions = [a for a in ACTIONS if a != "转派" or person.role in MANAGERS]
+            may_manage = access.may(session, person, Verb.MANAGE, ticket)
+        actions = [a for a in ACTIONS if a != "转派" or may_manage]
         return page(
             request,
             "ticket.j2",

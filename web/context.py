@@ -28,7 +28,7 @@ class WebContext:
     app: App
     clock: Callable[[], datetime] = wall_now
     demo: bool = False  # sign-in codes are also printed (no WeChat in the demo)
-    secure_cookies: bool = False  # True behind HTTPS
+    secure_cookies: bool = True  # False: plain http on one's own machine (xiaoqi serve --insecure-http)
     _acting: threading.Lock = field(default_factory=threading.Lock)
     _cache: dict[object, tuple[datetime, object]] = field(default_factory=dict)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -47,3 +47,4 @@ class ApiClient(SQLModel, table=True):
     key_hash: str = Field(unique=True, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    read_all: bool = False  # the 12345 hub reads every ticket; other clients only those they filed

@@ -1,13 +1,16 @@
 """Open311 GeoReport v2 (JSON only) for a 12345 hotline platform: the services, reading and filing
-tickets, and a feed of ticket changes to poll. Every call needs an API key; only its sha256 is stored.
+tickets, and a feed of ticket changes to poll. The services are public; every other call needs an API
+key (only its sha256 is stored), and a key reads only the tickets its system filed, unless it is the
+district's hub (`read_all`, access.api).
 
-Nothing here shows a ticket's details as reported (Ticket.details) or staff notes: only the masked
-summary, so that phone and ID-card numbers never leave through the API."""
+Nothing here shows a ticket's details as reported (Ticket.details) or staff notes. A ticket reads as its
+category and a short topic without names, places or numbers; only the system that filed it gets back
+the description it sent, with phone and ID-card numbers masked."""
 
 from __future__ import annotations
 
-import hashlib
 import math
+import re
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,14 +29,15 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from access.api import api_filed, api_may_read, api_reads, source_of
 from groups.models import EXTERNAL_PERSON_PREFIX, ChatGroup, Community, Department, Person, Role
 from nlp.labels import CATEGORIES
-from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketState
+from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from tickets.service import file_petition
-from tickets.texts import when
+from tickets.texts import topic, when
 from web.console import directory
 from web.context import WebContext
-from web.keys import api_client_for
+from web.keys import api_client_for, caller_id, caller_secret
 from web.models import ApiClient
 from web.queries import LISTED, Directory, names
 from xiaoqi.audit import AuditEntry, record
@@ -161,6 +165,60 @@ def _status(state: str | None) -> str | None:
     return None if state is None else "open" if state in OPEN_STATES else "closed"
 
 
+# -- what a ticket reads as to a system that did not file it ---------------------------------------------
+TOPIC_LENGTH = 30
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤欧"
+)
+# 老/小 before these makes a word more often than a name (老毛病, 小区 is not listed, 小程序, 小黄车, 小段路)
+_OLD = "".join(c for c in _SURNAMES if c not in "毛严胡方高石龙")
+_YOUNG = "".join(c for c in _SURNAMES if c not in "高石龙方毛孔段程范孙黄胡")
+_CJK_NUMBER = r"(?:\d+|[零〇一二两三四五六七八九十百]+)"
+_MENTION = re.compile(r"@[^\s\u2005@]+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_DIGIT_LIKE = "〇零一幺二两三四五六七八九*＊"  # with \d (full-width too): numbers as residents write them
+_CONTACT = re.compile(  # a phone, ID-card or other long number, masked or not, with what introduces it
+    r"(?:(?:我的|本人|[她他]的?)?(?:联系)?(?:电话|手机号?|方式|身份证号?|证件号)[码是为]?[:：\s]*)?"
+    rf"(?:\+?86[\s-]?)?[\d{_DIGIT_LIKE}]{{2,}}(?:[\s-]?[\d{_DIGIT_LIKE}]{{2,}})*[Xx]?"
+)
+_FIGURES = re.compile(r"\d{3,}")  # what is left of a room number
+_PLACE = re.compile(  # building, unit, room, floor: 5栋, 3号楼, 2单元, 502室, 5-302, 5#302, 三楼
+    r"\d{1,3}\s*[-#＃－—_]\s*\d{1,4}(?:\s*[-－]\s*\d{2,4})?"
+    rf"|{_CJK_NUMBER}\s*(?:号楼|栋|幢|座|号院|单元|室|号房|户|层|楼(?!道|梯|下|上|顶|房|盘|主|长))"
+)
+_HONORIFIC = "阿姨|大爷|大妈|大娘|大姐|大哥|大叔|奶奶|爷爷|婆婆|阿婆|师傅|先生|女士|小姐|老师|书记|主任|经理|医生|警官|同志|老板|叔叔|叔|婶|姨|伯|姐|哥|嫂"
+_TITLED = re.compile(rf"[{_SURNAMES}](?={_HONORIFIC})")  # 张阿姨 -> 某阿姨
+_FAMILIAR = re.compile(rf"(?<=老)[{_OLD}]|(?<=小)[{_YOUNG}]")  # 老王 -> 老某
+_INTRODUCED = re.compile(  # 我是李明 / 我叫王建国 / 联系人：赵红 / 我姓张
+    rf"(?:我(?:叫|是)|本人|姓名|联系人)[:：\s]*[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}(?=$|[\s，,。.！!？?；;、])"
+    rf"|我姓[{_SURNAMES}]"
+)
+_NAME_PART = re.compile(r"[\u4e00-\u9fff]{2,}")
+_LOOSE_ENDS = re.compile(r"^[\s，,。.；;、：:的\-]+|[\s，,；;、：:的（(\-]+$")
+_REPEATED_MARKS = re.compile(r"([\s，,。；;、])(?:[\s，,。；;、]|的(?!确))+")  # and a 的 left of a place
+
+
+def _unless_short(match: re.Match[str]) -> str:
+    """A number long enough to be a phone or an ID (7 figures and more) goes, with its label."""
+    return "" if sum(c.isdigit() or c in _DIGIT_LIKE for c in match.group(0)) >= 7 else match.group(0)
+
+
+def public_description(category: str, summary: str, names: Iterable[str] = ()) -> str:
+    """The ticket's category and a short topic, without the names of its reporters (`names`, as
+    WeChat or the caller gave them) or anyone called by a title or as 老X/小X, without places in the
+    compound and without numbers: what another system may read of a resident's words."""
+    text = _MENTION.sub("", _EMAIL.sub("", summary)) if "@" in summary else summary
+    text = _FIGURES.sub("", _PLACE.sub("", _CONTACT.sub(_unless_short, text)))
+    text = _INTRODUCED.sub("", text)
+    for name in names:
+        for part in _NAME_PART.findall(_PLACE.sub(" ", name)):
+            text = text.replace(part, "某人")
+    text = _FAMILIAR.sub("某", _TITLED.sub("某", text))
+    text = _LOOSE_ENDS.sub("", _REPEATED_MARKS.sub(r"\1", " ".join(text.split())))
+    return f"{category}：{topic(text, TOPIC_LENGTH)}" if text else category
+
+
 # -- reading ----------------------------------------------------------------------------------------
 UPDATED = (  # when a ticket last changed: its newest event
     sa_select(func.max(TicketEvent.at))
@@ -171,17 +229,41 @@ UPDATED = (  # when a ticket last changed: its newest event
 )
 
 
-SERVICE_REQUEST = (*LISTED, UPDATED)  # what a service request is read from
+SERVICE_REQUEST = (*LISTED, col(Ticket.source_message_id), UPDATED)  # what a service request is read from
 
 
-def _render(session: Session, tickets: Sequence[Any], known: Directory) -> list[dict[str, Any]]:
+def _reporter_names(session: Session, ticket_ids: set[int]) -> dict[int, list[str]]:
+    """The names of the people who reported these tickets, to be left out of what they read as."""
+    found: dict[int, list[str]] = {}
+    if ticket_ids:
+        rows = session.execute(
+            sa_select(col(TicketReporter.ticket_id), col(Person.name))
+            .join(Person, col(Person.id) == col(TicketReporter.person_id))
+            .where(col(TicketReporter.ticket_id).in_(ticket_ids), col(Person.name) != "")
+        ).all()
+        for ticket_id, name in rows:
+            found.setdefault(ticket_id, []).append(name)
+    return found
+
+
+def _render(
+    session: Session, tickets: Sequence[Any], known: Directory, client: ApiClient
+) -> list[dict[str, Any]]:
     """GeoReport service requests from rows of SERVICE_REQUEST; names from the directory (a query only
-    for what it does not know yet)."""
+    for what it does not know yet). The system that filed a ticket reads its own words back (numbers
+    masked); any other reads the public description."""
     communities = names(session, Community, {t.community_id for t in tickets}, known.community_names)
     groups = names(session, ChatGroup, {t.group_id for t in tickets}, known.groups)
     departments = names(session, Department, {t.department_id for t in tickets}, known.departments)
+    own = {t.id for t in tickets if api_filed(client, t.source_message_id)}
+    reporters = _reporter_names(session, {t.id for t in tickets} - own)
     out = []
     for t in tickets:
+        description = (
+            mask_private_numbers(t.summary)
+            if t.id in own
+            else public_description(t.category, t.summary, reporters.get(t.id, ()))
+        )
         community = communities.get(t.community_id or "")
         agency = departments.get(t.department_id or "") or community or "社区"
         where = " ".join(p for p in (community, groups.get(t.group_id or "")) if p) or None
@@ -195,7 +277,7 @@ def _render(session: Session, tickets: Sequence[Any], known: Directory) -> list[
                 "status_notes": f"{t.state.value}{rating}",
                 "service_name": t.category,
                 "service_code": CODE_OF.get(t.category, "other"),
-                "description": mask_private_numbers(t.summary),
+                "description": description,
                 "agency_responsible": agency,
                 "service_notice": notice,
                 "requested_datetime": iso_local(t.created_at),
@@ -228,10 +310,12 @@ def _coordinate(fields: dict[str, str], name: str, bound: float) -> float | None
     return value
 
 
-def _reporter(session: Session, client: ApiClient, fields: dict[str, str], community: str | None) -> Person:
+def _reporter(
+    session: Session, client: ApiClient, fields: dict[str, str], community: str | None, secret: bytes
+) -> Person:
     """The caller as a person (reused by phone, email or account), unregistered, outside WeChat."""
     who = _text(fields, "phone") or _text(fields, "email").lower() or _text(fields, "account_id")
-    tail = hashlib.sha256(who.encode()).hexdigest()[:16] if who else uuid.uuid4().hex[:16]
+    tail = caller_id(secret, who) if who else uuid.uuid4().hex[:16]
     person_id = f"{EXTERNAL_PERSON_PREFIX}{client.name}:{tail}"
     person = session.get(Person, person_id) or Person(id=person_id, role=Role.RESIDENT, registered=False)
     person.name = (_text(fields, "last_name") + _text(fields, "first_name"))[:50] or DEFAULT_NAME
@@ -263,7 +347,7 @@ def _petition(fields: dict[str, str]) -> tuple[str, str, str]:
 
 
 def _file(
-    web: WebContext, fields: dict[str, str], header_key: str | None, idempotency: str | None
+    web: WebContext, fields: dict[str, str], header_key: str | None, idempotency: str | None, secret: bytes
 ) -> list[dict[str, Any]]:
     now = web.clock()
     with web.acting() as app, web.session() as session:
@@ -272,7 +356,7 @@ def _file(
         key = (idempotency or "").strip()
         if len(key) > MAX_FIELD or not key.isascii() or not key.isprintable():
             raise Open311Error(400, "Idempotency-Key 须为不超过 100 个字符的 ASCII 文本")
-        message_id, actor = f"open311:{client.id}:{key or uuid.uuid4().hex}", f"api:{client.name}"
+        message_id, actor = source_of(client, key or uuid.uuid4().hex), f"api:{client.name}"
         done = session.exec(
             select(AuditEntry.target).where(
                 col(AuditEntry.at) >= now - IDEMPOTENCY_WINDOW,
@@ -284,11 +368,11 @@ def _file(
         if done is not None:  # a retry: the ticket it filed, and nothing new
             ticket = session.get(Ticket, int(done.removeprefix("ticket:")))
             assert ticket is not None
-            return _receipt(web, session, ticket, "again")
+            return _receipt(web, session, ticket, "again", client)
         address = _text(fields, "address_string", MAX_ADDRESS)
         names = session.exec(select(Community.id, Community.name)).all()
         found = max((c for c in names if c[1] and c[1] in address), key=lambda c: len(c[1]), default=None)
-        reporter = _reporter(session, client, fields, found[0] if found else None)
+        reporter = _reporter(session, client, fields, found[0] if found else None, secret)
         filed = file_petition(
             app.desk,
             session,
@@ -315,12 +399,14 @@ def _file(
         app.outbox.enqueue(session, notices, at=now, priority=Priority.ALERT)
         target = f"ticket:{ticket.id}"
         record(session, at=now, actor_id=actor, action=FILED_ACTION, target=target, detail=message_id)
-        return _receipt(web, session, ticket, filed.outcome)
+        return _receipt(web, session, ticket, filed.outcome, client)
 
 
-def _receipt(web: WebContext, session: Session, ticket: Ticket, outcome: str) -> list[dict[str, Any]]:
+def _receipt(
+    web: WebContext, session: Session, ticket: Ticket, outcome: str, client: ApiClient
+) -> list[dict[str, Any]]:
     rows = session.execute(sa_select(*SERVICE_REQUEST).where(col(Ticket.id) == ticket.id)).all()
-    (item,) = _render(session, rows, directory(web))
+    (item,) = _render(session, rows, directory(web), client)
     if outcome == "follow_up":
         notice = f"已补充到该来电人的{ticket.id}号工单。"
     elif outcome == "merged":
@@ -362,21 +448,17 @@ _FORM = {
 # -- routes -----------------------------------------------------------------------------------------
 def open311_router(web: WebContext) -> APIRouter:
     router = APIRouter(route_class=GeoReportRoute, tags=["Open311 GeoReport v2"])
+    secret = caller_secret(web.app.settings)
     key_query = Query(None, description="API 密钥（也可用 X-API-Key 请求头）")
     key_header = Header(None, alias="X-API-Key")
 
-    @router.get("/services.json", summary="服务类型列表")
-    def services(api_key: str | None = key_query, x_api_key: str | None = key_header) -> Response:
-        with web.session() as session:
-            _authorised(session, x_api_key, api_key)
+    # the services are public, as GeoReport has them: a client asks for them before it has a key
+    @router.get("/services.json", summary="服务类型列表（无需密钥）")
+    def services() -> Response:
         return JSONResponse(_LIST)
 
-    @router.get("/services/{service_code}.json", summary="服务类型定义")
-    def service(
-        service_code: str, api_key: str | None = key_query, x_api_key: str | None = key_header
-    ) -> Response:
-        with web.session() as session:
-            _authorised(session, x_api_key, api_key)
+    @router.get("/services/{service_code}.json", summary="服务类型定义（无需密钥）")
+    def service(service_code: str) -> Response:
         if service_code not in CATEGORY_OF:
             raise Open311Error(404, "没有这个 service_code")
         return JSONResponse({"service_code": service_code, "attributes": []})
@@ -394,10 +476,10 @@ def open311_router(web: WebContext) -> APIRouter:
         x_api_key: str | None = key_header,
     ) -> Response:
         with web.session() as session:
-            _authorised(session, x_api_key, api_key)
+            client = _authorised(session, x_api_key, api_key)
             number = _number(page, "page", 1, 100_000, 1)
             size = _number(page_size, "page_size", 1, MAX_RESULTS, DEFAULT_PAGE)
-            query = sa_select(*SERVICE_REQUEST)
+            query = sa_select(*SERVICE_REQUEST).where(api_reads(client))
             if _items(service_request_id):
                 ids = [record_id(item) for item in _items(service_request_id)]
                 if len(ids) > MAX_IDS or None in ids:
@@ -416,27 +498,27 @@ def open311_router(web: WebContext) -> APIRouter:
                 query = query.where(col(Ticket.state).in_(states)) if states else query
             query = query.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
             tickets = session.execute(query.offset((number - 1) * size).limit(size)).all()
-            return JSONResponse(_render(session, tickets, directory(web)))
+            return JSONResponse(_render(session, tickets, directory(web), client))
 
     @router.get("/requests/{service_request_id}.json", summary="查询一张工单")
     def request(
         service_request_id: str, api_key: str | None = key_query, x_api_key: str | None = key_header
     ) -> Response:
         with web.session() as session:
-            _authorised(session, x_api_key, api_key)
+            client = _authorised(session, x_api_key, api_key)
             number = record_id(service_request_id)
             wanted = sa_select(*SERVICE_REQUEST).where(col(Ticket.id) == number)
             found = session.execute(wanted).all() if number else []
-            if not found:
+            if not found or not api_may_read(session, client, found[0].id):  # another's: as if missing
                 raise Open311Error(404, "没有这个工单")
-            return JSONResponse(_render(session, found, directory(web)))
+            return JSONResponse(_render(session, found, directory(web), client))
 
     @router.post("/requests.json", status_code=201, summary="提交工单", openapi_extra=_FORM)
     async def create(request: Request) -> Response:
         fields = await _fields(request)
         header_key, idempotency = request.headers.get("x-api-key"), request.headers.get("idempotency-key")
         try:
-            receipt = await run_in_threadpool(_file, web, fields, header_key, idempotency)
+            receipt = await run_in_threadpool(_file, web, fields, header_key, idempotency, secret)
         except IntegrityError:  # the same Idempotency-Key, at the same moment, from another process
             raise Open311Error(409, "Idempotency-Key 冲突，请稍后重试") from None
         return JSONResponse(receipt, status_code=201)
@@ -449,7 +531,7 @@ def open311_router(web: WebContext) -> APIRouter:
         x_api_key: str | None = key_header,
     ) -> Response:
         with web.session() as session:
-            _authorised(session, x_api_key, api_key)
+            client = _authorised(session, x_api_key, api_key)
             cursor = _number(since, "since", 0, 2**31 - 1, 0)
             size = _number(limit, "limit", 1, MAX_RESULTS, 500)
             earlier = aliased(TicketEvent)
@@ -475,7 +557,7 @@ def open311_router(web: WebContext) -> APIRouter:
                     col(TicketEvent.to_state),
                     state_after,
                 )
-                .where(col(TicketEvent.id) > cursor)
+                .where(col(TicketEvent.id) > cursor, api_reads(client, col(TicketEvent.ticket_id)))
                 .order_by(col(TicketEvent.id))
                 .limit(size)
             ).all()

@@ -14,12 +14,12 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from access.policy import Verb
 from consult.models import Consultation, ConsultState
 from consult.service import tally, turnout
 from groups.messages import Message
 from groups.models import ChatGroup, Community, Membership, Person
 from web.context import WebContext
-from web.queries import WIDE_ROLES
 from xiaoqi.audit import record
 from xiaoqi.leases import Lease
 from xiaoqi.outbox import backlog
@@ -85,7 +85,9 @@ def pages_router(
         with web.session() as session:
             console, person = viewer(request, session)
         # turnout reads every voter on the roll: counted once per LIVE_FRESH for all who watch it
-        rows = web.cached(("consultations",), LIVE_FRESH, count_consultations)[1]
+        every = web.cached(("consultations",), LIVE_FRESH, count_consultations)[1]
+        with web.session() as session:
+            rows = [row for row in every if web.app.access.may(session, person, Verb.SEE, row[0])]
         live = any(c.state in (ConsultState.DISCUSSING, ConsultState.VOTING) for c, *_ in rows)
         return page(request, "consultations.j2", me=person, csrf=console.csrf, rows=rows, live=live)
 
@@ -156,7 +158,8 @@ def pages_router(
         with web.session() as session:
             console, person = viewer(request, session)
             # the district's 1,160 groups, a community at a time: leaders pick one from the summary
-            chosen = community[:100] if person.role in WIDE_ROLES else person.community_id or ""
+            mine = web.app.access.communities(session, person)
+            chosen = community[:100] if mine is None or community[:100] in mine else (mine or [""])[0]
             leases = {
                 lease.name.removeprefix("send:"): lease.expires_at
                 for lease in session.exec(select(Lease).where(col(Lease.name).startswith("send:"))).all()

@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Row, and_, case, false, func, or_, true
+from sqlalchemy import ColumnElement, Row, and_, case, false, func, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -18,30 +18,6 @@ from tickets.models import OPEN_STATES, Rating, Ticket, TicketState
 from xiaoqi.clock import local
 
 PAGE = 50
-WIDE_ROLES = frozenset({Role.LEADER, Role.ADMIN})  # see the whole district
-
-
-def ticket_scope(person: Person) -> ColumnElement[bool]:
-    """Tickets a staff member may list: leaders and admins all; others their community's and their own."""
-    if person.role in WIDE_ROLES:
-        return true()
-    mine = col(Ticket.handler_id) == person.id
-    if person.community_id is None:
-        return mine
-    return or_(col(Ticket.community_id) == person.community_id, mine)
-
-
-def may_see_details(person: Person, ticket: Ticket) -> bool:
-    """Raw texts and phone numbers: the handler, the community's social worker and admins only."""
-    if person.role is Role.ADMIN or ticket.handler_id == person.id:
-        return True
-    return person.role is Role.SOCIAL_WORKER and person.community_id == ticket.community_id
-
-
-def may_see(person: Person, ticket: Ticket) -> bool:
-    if person.role in WIDE_ROLES or ticket.handler_id == person.id:
-        return True
-    return person.community_id is not None and person.community_id == ticket.community_id
 
 
 @dataclass(frozen=True)
@@ -86,12 +62,12 @@ LISTED = (
 
 
 def list_tickets(
-    session: Session, viewer: Person, wanted: TicketFilter, now: datetime
+    session: Session, visible: ColumnElement[bool], wanted: TicketFilter, now: datetime
 ) -> tuple[list[Row[Any]], bool]:
-    """One page of tickets (rows of LISTED), newest first, and whether there is a next page."""
+    """One page of the `visible` tickets (rows of LISTED), newest first, and whether there is more."""
     query = (
         sa_select(*LISTED)
-        .where(ticket_scope(viewer), *wanted.clauses(now))
+        .where(visible, *wanted.clauses(now))
         .order_by(col(Ticket.id).desc())
         .offset((wanted.page - 1) * PAGE)
         .limit(PAGE + 1)
@@ -176,14 +152,14 @@ class Overview:
         return f"{self.satisfied_month / self.rated_month:.0%}" if self.rated_month else "—"
 
 
-def overview(session: Session, viewer: Person, now: datetime) -> Overview:
+def overview(
+    session: Session, scope: ColumnElement[bool], communities: list[str] | None, now: datetime
+) -> Overview:
+    """The big screen's figures over the tickets in `scope` and the groups of `communities` (None: all)."""
     today, month = day_start(now), month_start(now)
-    scope = ticket_scope(viewer)
     in_scope_groups: ColumnElement[bool] = true()
-    if viewer.role not in WIDE_ROLES:
-        in_scope_groups = (
-            col(ChatGroup.community_id) == viewer.community_id if viewer.community_id else false()
-        )
+    if communities is not None:
+        in_scope_groups = col(ChatGroup.community_id).in_(communities) if communities else false()
     counted = (
         select(
             func.count().filter(col(Message.sent_at) >= today),

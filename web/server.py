@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from pathlib import Path
 
-from web.console import SignInRequired, console_router
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web.auth import TooOften
+from web.console import TEMPLATES, SignInRequired, console_router
 from web.context import WebContext
 from web.open311 import open311_router
 
 MAX_BODY = 64 * 1024  # no form or API call needs more
+STYLE = Path(__file__).resolve().parent / "static" / "console.css"
+# The console is server-rendered HTML with no script at all: its one style sheet and the forms are
+# all it loads or sends; no page may be framed. Pages show residents' words and phone numbers, so
+# nothing is kept in a cache (the style sheet, which sets its own, excepted).
+SECURITY_HEADERS = {
+    "content-security-policy": "; ".join(
+        (
+            "default-src 'none'",
+            "style-src 'self'",
+            "img-src 'self' data:",  # the empty data: favicon
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        )
+    ),
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",  # not no-referrer: that would send "Origin: null" with our own forms
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+}
 
 
 class LimitSize:
@@ -36,21 +59,55 @@ class LimitSize:
         await self.app(scope, receive, send)
 
 
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every response, refusals by other middleware included; a header the
+    route set itself is kept."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_web(web: WebContext) -> FastAPI:
+    # no /docs or /redoc: FastAPI's pages load their scripts from a public CDN. /openapi.json stays,
+    # the Open311 API's description for the systems that call it (the console is not in it)
     api = FastAPI(
         title="小棲 Xiaoqi",
         summary="社区工单的控制台与 Open311 GeoReport v2 接口",
         version="1",
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
     api.include_router(open311_router(web), prefix="/open311/v2")
     api.include_router(console_router(web))
 
+    @api.get("/console.css", include_in_schema=False)
+    def style() -> FileResponse:
+        return FileResponse(STYLE, media_type="text/css", headers={"Cache-Control": "no-cache"})
+
     api.add_middleware(LimitSize)
+    api.add_middleware(SecurityHeaders)  # the outermost: it sees every response
 
     @api.exception_handler(SignInRequired)
     def to_sign_in(_request: Request, _error: SignInRequired) -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
+
+    @api.exception_handler(TooOften)
+    def too_often(request: Request, error: TooOften) -> HTMLResponse:
+        context = {"step": "who", "error": str(error)}
+        return TEMPLATES.TemplateResponse(request, "login.j2", context, status_code=429)
 
     return api

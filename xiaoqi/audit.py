@@ -9,6 +9,8 @@ from sqlmodel import Field, Session, SQLModel
 
 from xiaoqi.db import UTCDateTime
 
+MAX_DETAIL = 4000
+
 
 class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_log"

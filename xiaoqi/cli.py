@@ -223,15 +223,19 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Print sign-in codes here (no WeChat in a demo).")
     ] = False,
-    secure_cookies: Annotated[
-        bool, typer.Option("--secure-cookies", help="Behind HTTPS: session cookies only over HTTPS.")
+    insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-http",
+            help="Plain http on your own machine: session cookies without the Secure flag. Never on a network.",
+        ),
     ] = False,
 ) -> None:
     """Serve the staff console and the Open311 API (beside `xiaoqi run`, on the same database)."""
     from web.serve import serve as serve_web
 
     _setup_logging(logging.WARNING)
-    serve_web(Settings.from_env(database_url=db), host, port, demo=demo, secure_cookies=secure_cookies)
+    serve_web(Settings.from_env(database_url=db), host, port, demo=demo, insecure_http=insecure_http)
 
 
 def _web_session(db: str | None):  # type: ignore[no-untyped-def]
@@ -244,7 +248,11 @@ def _web_session(db: str | None):  # type: ignore[no-untyped-def]
 
 @api_key_app.command("add")
 def api_key_add(
-    name: Annotated[str, typer.Argument(help="The external system, e.g. 12345.")], db: DbOption = None
+    name: Annotated[str, typer.Argument(help="The external system, e.g. 12345.")],
+    db: DbOption = None,
+    read_all: Annotated[
+        bool, typer.Option("--read-all", help="Reads every ticket (the 12345 hub), not only those it filed.")
+    ] = False,
 ) -> None:
     """Create a key for a system; it is shown once here and only its hash is stored."""
     from web.keys import create_api_client
@@ -253,7 +261,7 @@ def api_key_add(
 
     try:
         with _web_session(db) as session:
-            key = create_api_client(session, name, wall_now())
+            key = create_api_client(session, name, wall_now(), read_all=read_all)
     except XiaoqiError as error:
         raise _fail(str(error)) from error
     typer.echo(key)

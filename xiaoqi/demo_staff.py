@@ -20,7 +20,9 @@ _REOPENED = re.compile(r"^【重办】(\d+)号工单")
 _QUESTION = re.compile(r"^【居民提问·(\d+)号】")
 _AD_REPORT = re.compile(r"^【(?:广告|刷屏)提醒·(\d+)号】")
 # the bot's answer to a ticket step that cannot be taken: the person leaves that ticket alone
-_REFUSED = re.compile(r"^(\d+)号工单(?:现在是“[^”]+”，不能|不是由您负责|刚刚已被别人处理)")
+_REFUSED = re.compile(
+    r"^(\d+)号(?:紧急)?工单(?:现在是“[^”]+”，不能|不是由您负责|刚刚已被别人处理|已由.+签收处理，不用您再办|不在您负责)"
+)
 _STEP = re.compile(r"^#(?:签收|进展|办结) (\d+)")
 ANSWERS = [
     "您好，这个我问清楚了：工作日上午到社区服务大厅找我，我当面帮您办。",

@@ -27,6 +27,7 @@ from tickets.models import (
 from web.models import ApiClient, ConsoleSession, SignInCode
 from xiaoqi.audit import AuditEntry
 from xiaoqi.leases import Lease
+from xiaoqi.limits import RateCounter
 from xiaoqi.outbox import OutboxMessage
 from xiaoqi.scheduling import JobRun
 
@@ -59,6 +60,7 @@ __all__ = [
     "Participation",
     "PendingConfirmation",
     "Person",
+    "RateCounter",
     "RoutingRule",
     "SignInCode",
     "Street",

@@ -55,6 +55,10 @@ class Settings:
     send_limits: SendLimits = SendLimits()
     # nothing but emergencies and direct answers leaves in these hours (None: no quiet hours)
     quiet_hours: QuietHours | None = field(default_factory=QuietHours)
+    # leaders read a ticket's summary; its raw words (names, phone numbers) only where the district says so
+    leaders_see_details: bool = False
+    # keys the Open311 caller ids (HMAC); None: one made once and kept in <cache_dir>/open311-secret
+    open311_secret: str | None = field(default=None, repr=False)
 
     @property
     def spool_path(self) -> Path:
@@ -85,6 +89,9 @@ class Settings:
             quiet_hours=QuietHours.parse(env["XIAOQI_QUIET_HOURS"])
             if "XIAOQI_QUIET_HOURS" in env
             else QuietHours(),
+            leaders_see_details=env.get("XIAOQI_LEADERS_SEE_DETAILS", "").strip().lower()
+            in ("1", "true", "yes"),
+            open311_secret=env.get("XIAOQI_OPEN311_SECRET", "").strip() or None,
         )
         clean = {k: v for k, v in overrides.items() if v is not None}
         if "database_url" in clean:

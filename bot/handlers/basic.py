@@ -9,21 +9,22 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from access.policy import Refused, Verb
 from bot import replies
-from bot.router import Context, Router, UsageError
+from bot.router import Context, Guard, Router, UsageError
 from bot.values import Outgoing
 from faq import Matter, answer_text
 from faq import questions as faq
 from faq.asking import asks_details, asks_everyone, is_question, is_statement
 from groups.activity import activity
 from groups.messages import KIND_LABELS, MAX_STORED_CHARS, MessageKind
-from groups.models import STAFF_ROLES, ChatGroup, Community, Grid, Membership, Person, Role
+from groups.models import STAFF_ROLES, ChatGroup, Community, Grid, Membership, Person
+from groups.scope import ScopeKind
 from moderation.service import reason_for
 from nlp.normalize import normalize
 from nlp.rules import emergency_rule
 from tickets.conversation import quote_of
 from xiaoqi.clock import local
-from xiaoqi.errors import XiaoqiError
 from xiaoqi.outbox import Backlog, backlog
 
 if TYPE_CHECKING:
@@ -112,9 +113,11 @@ def _period_start(now: datetime, word: str) -> datetime:
     "stats",
     usage="#统计 [本群|本社区|社区名|全区] [今天|本周|本月]",
     summary="群或社区的活跃情况：消息、发言人数、新成员、热门话题、未办结工单",
-    roles=STAFF_ROLES,
+    guard=Guard(Verb.SEE),
 )
-def stats(session: Session, now: datetime, args: str, sender: Person, group: ChatGroup | None) -> str:
+def stats(
+    app: App, session: Session, now: datetime, args: str, sender: Person, group: ChatGroup | None
+) -> str:
     words = args.split()
     periods = [w for w in words if w in PERIODS]
     places = [w for w in words if w not in PERIODS]
@@ -129,6 +132,12 @@ def stats(session: Session, now: datetime, args: str, sender: Person, group: Cha
         raise UsageError(f"不认识“{places[0]}”，时间可以用：今天、本周、本月。")
     word = periods[0] if periods else "今天"
     scope, group_id, community_id = _stats_scope(session, places[0] if places else "", sender, group)
+    place = (
+        (ScopeKind.GROUP, group_id) if group_id else (ScopeKind.COMMUNITY, community_id or "")
+        if community_id else (ScopeKind.DISTRICT, "")
+    )  # fmt: skip
+    if not app.access.may(session, sender, Verb.SEE, place):
+        raise Refused(f"{scope}的统计不在您负责的范围内，您可以看本群或本社区的。")
     figures = activity(session, _period_start(now, word), now, group_id=group_id, community_id=community_id)
     if figures.messages == 0 and figures.new_members == 0:
         text = f"{scope}{word}还没有消息。"
@@ -157,11 +166,7 @@ def _stats_scope(
     """(how to name it, group id, community id); both ids None means the whole district."""
     if word in ("", "本群") and group is not None:
         return group.name or "本群", group.id, None
-    if word == "全区" or (
-        word == "" and (sender.role in (Role.LEADER, Role.ADMIN) or sender.community_id is None)
-    ):
-        if sender.role not in (Role.LEADER, Role.ADMIN):
-            raise XiaoqiError("全区的统计只有领导和管理员可以看，您可以看本群或本社区的。")
+    if word == "全区" or (word == "" and sender.community_id is None):
         return "全区", None, None
     if word in ("", "本群", "本社区", "社区"):
         community_id = (group.community_id if group else None) or sender.community_id

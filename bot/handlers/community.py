@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.router import Context, Router, UsageError, first_word
+from access.policy import Verb
+from bot.router import Context, Guard, Router, UsageError, first_word
 from bot.values import Incoming
 from faq import answer_text, details_text
 from faq import questions as faq
 from faq.asking import asks_details, is_question, is_statement
 from groups.messages import Message, MessageKind
-from groups.models import ChatGroup, Membership, Person, Role
+from groups.models import ChatGroup, Membership, Person
 from groups.welcome import needs_welcome, nickname_fits, welcome_text
 from xiaoqi.outgoing import Outgoing, Priority
 
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
 router = Router()
 ASKING = "咨询"
-ANSWERERS = frozenset({Role.SOCIAL_WORKER, Role.GRID_WORKER, Role.ADMIN})
-APPROVERS = frozenset({Role.SOCIAL_WORKER, Role.ADMIN})
 
 
 @router.on_message(kinds=(MessageKind.JOIN,))
@@ -96,7 +95,11 @@ def answer_question(
 
 
 @router.command(
-    "答复", "answer", usage="#答复 问题编号 回答内容", summary="回答小棲转来的居民提问", roles=ANSWERERS
+    "答复",
+    "answer",
+    usage="#答复 问题编号 回答内容",
+    summary="回答小棲转来的居民提问",
+    guard=Guard(Verb.ANSWER, faq.get_question),
 )
 def answer(app: App, session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
     number, text = first_word(args)
@@ -110,7 +113,7 @@ def answer(app: App, session: Session, now: datetime, sender: Person, args: str)
     "learn",
     usage="#入库 问题编号 [分类]",
     summary="把答复加入知识库，以后小棲直接回答",
-    roles=APPROVERS,
+    guard=Guard(Verb.LEARN, faq.get_question),
 )
 def learn(session: Session, now: datetime, sender: Person, args: str) -> str:
     number, category = first_word(args)
@@ -119,10 +122,11 @@ def learn(session: Session, now: datetime, sender: Person, args: str) -> str:
     return faq.learn(session, now, sender, number, category)
 
 
-@router.command("待答复", "questions", usage="#待答复", summary="还没人回答的居民提问", roles=ANSWERERS)
-def waiting(session: Session, sender: Person) -> str:
-    community = None if sender.role is Role.ADMIN else sender.community_id
-    rows = faq.waiting(session, community)
+@router.command(
+    "待答复", "questions", usage="#待答复", summary="还没人回答的居民提问", guard=Guard(Verb.ANSWER)
+)
+def waiting(app: App, session: Session, sender: Person) -> str:
+    rows = faq.waiting(session, app.access.communities(session, sender))
     if not rows:
         return "没有等待答复的居民提问。"
     lines = [f"{q.id}号：{q.text[:40]}" for q in rows]

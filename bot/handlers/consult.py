@@ -8,23 +8,22 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.router import SILENT, Context, Router, UsageError, _Silent
+from access.policy import Verb
+from bot.router import SILENT, Context, Guard, Router, UsageError, _Silent
 from bot.values import Incoming, MessageKind, Outgoing
 from consult import receipts, service, texts, wording
 from consult.jobs import ConsultationJob
 from consult.models import Consultation, ConsultState
 from consult.service import ConsultError
-from groups.models import ChatGroup, Person, Role, person_label
+from groups.models import ChatGroup, Person, person_label
 from groups.people import resolve_person
-from groups.scope import ScopeKind
+from groups.scope import ScopeKind, resolve_scope
 from tickets.service import open_task
 
 if TYPE_CHECKING:
     from bot.app import App
 
 router = Router()
-ORGANISERS = frozenset({Role.SOCIAL_WORKER, Role.ADMIN})
-STAFF = frozenset(r for r in Role if r.is_staff)
 
 OPEN_USAGE = (
     "#发起议事 议题\n选项：甲；乙；丙（不写就是 同意/反对/弃权）\n截止：11月20日18:00\n"
@@ -43,14 +42,16 @@ def _job(app: App) -> ConsultationJob:
 
 
 @router.command(
-    "发起议事", "consult", usage=OPEN_USAGE, summary="发起社区议事（讨论和投票）", roles=ORGANISERS
+    "发起议事", "consult", usage=OPEN_USAGE, summary="发起社区议事（讨论和投票）", guard=Guard(Verb.ORGANISE)
 )
 def open_consultation(
-    session: Session, now: datetime, sender: Person, group: ChatGroup | None, args: str
+    app: App, session: Session, now: datetime, sender: Person, group: ChatGroup | None, args: str
 ) -> list[Outgoing]:
     if not args.strip():
         raise UsageError("")
     spec = service.parse_open(args, now)
+    scope = resolve_scope(session, spec.scope, sender, group)
+    app.access.check(session, sender, Verb.ORGANISE, scope, "发起议事")
     consultation, announce = service.open_consultation(session, now, sender, group, spec)
     stage = "先讨论" if consultation.state is ConsultState.DISCUSSING else "投票已开始"
     where = f"{len(announce)} 个群" if consultation.scope_kind is not ScopeKind.GROUP else "本群"
@@ -64,7 +65,7 @@ def open_consultation(
     "startvote",
     usage="#开始投票 议事号 [选项：甲；乙；丙]",
     summary="讨论结束后开始投票",
-    roles=ORGANISERS,
+    guard=Guard(Verb.ORGANISE, service.get_consultation),
 )
 def start_voting(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
     number, _, rest = args.strip().partition(" ")
@@ -87,28 +88,35 @@ def start_voting(session: Session, now: datetime, sender: Person, args: str) -> 
     "consultsummary",
     usage="#议事小结 议事号",
     summary="把讨论意见整理后发到群里",
-    roles=ORGANISERS,
+    guard=Guard(Verb.ORGANISE, service.get_consultation),
 )
-def summarise(app: App, session: Session, now: datetime, args: str) -> list[Outgoing]:
+def summarise(app: App, session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
     if not args.strip():
         raise UsageError("")
     consultation = service.get_consultation(session, args)
     if consultation.state is not ConsultState.DISCUSSING:
         raise ConsultError(f"{consultation.number}号议事不在讨论阶段。")
-    return _job(app).post_summary(session, consultation, now)
+    out = _job(app).post_summary(session, consultation, now)
+    if consultation.opened_by != sender.id:  # the organiser hears of it; so does whoever sent it
+        out.append(Outgoing(f"{consultation.number}号议事的讨论小结已发到群里。", to_id=sender.id))
+    return out
 
 
 @router.command("议事", "consultations", usage="#议事 [议事号]", summary="查看正在进行的议事和投票情况")
-def show(session: Session, sender: Person, group: ChatGroup | None, args: str) -> str:
+def show(app: App, session: Session, sender: Person, group: ChatGroup | None, args: str) -> str:
     if args.strip():
-        return _status(session, service.get_consultation(session, args), sender)
+        consultation = service.get_consultation(session, args)
+        return _status(session, consultation, sender, app.access.may(session, sender, Verb.SEE, consultation))
     open_ones = service.open_votes_for(session, sender, group.id if group else None)
     if not open_ones:
         return texts.NO_OPEN_VOTE
-    return "\n".join(_status(session, c, sender) for c in open_ones)
+    return "\n".join(
+        _status(session, c, sender, app.access.may(session, sender, Verb.SEE, c)) for c in open_ones
+    )
 
 
-def _status(session: Session, c: Consultation, sender: Person) -> str:
+def _status(session: Session, c: Consultation, sender: Person, staff_view: bool) -> str:
+    """A consultation's state; its staff (in its reach) also see each group's turnout and the tally."""
     seen = service.turnout(session, c)
     unit = "户" if c.per_household else "人"
     head = f"{c.number}号议事“{c.topic}”"
@@ -121,7 +129,7 @@ def _status(session: Session, c: Consultation, sender: Person) -> str:
     if c.state is ConsultState.CANCELLED:
         return f"{head}：已取消。"
     line = f"{head}：投票中，已有 {seen.voted}/{seen.eligible} {unit}投票，{texts.when(c.deadline)}截止。"
-    if sender.role.is_staff:
+    if staff_view:
         parts = [f"{g.split('@')[0]} {v}/{e}" for g, (v, e) in seen.by_group.items()]
         line += "\n各群：" + "，".join(parts)
         if not c.secret:
@@ -137,7 +145,7 @@ def _status(session: Session, c: Consultation, sender: Person) -> str:
     "followup",
     usage="#议事落实 议事号 要做的事 负责人：姓名 截止：12月10日",
     summary="为通过的决定开工单，进展自动发到群里",
-    roles=STAFF,
+    guard=Guard(Verb.ORGANISE, service.get_consultation),
 )
 def follow_up(
     app: App, session: Session, now: datetime, message: Incoming, sender: Person, args: str
@@ -205,7 +213,7 @@ def _change_secret(ctx: Context, args: str) -> list[Outgoing]:
 def check_command(ctx: Context, args: str) -> list[Outgoing]:
     if not args.strip():
         raise UsageError("")
-    return [service.check_receipt(ctx.session, ctx.sender, args)]
+    return [service.check_receipt(ctx.session, ctx.now, ctx.sender, args)]
 
 
 @router.command("意见", usage="意见 您的想法", summary="在议事讨论时说说您的想法", listed=False)

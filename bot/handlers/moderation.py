@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.router import SILENT, Context, Router, UsageError, _Silent, first_word
+from access.policy import Verb
+from bot.router import SILENT, Context, Guard, Router, UsageError, _Silent, first_word
 from bot.values import Incoming
 from groups.messages import MAX_STORED_CHARS, Message, MessageKind
-from groups.models import Person, Role
+from groups.models import Person
 from groups.people import Want, resolve_person
 from moderation import service
 from moderation.models import CaseState
 from xiaoqi.clock import local
 from xiaoqi.outgoing import Outgoing
 
+if TYPE_CHECKING:
+    from bot.app import App
+
 router = Router()
-DECIDERS = frozenset({Role.SOCIAL_WORKER, Role.ADMIN})
 STATE_WORDS = {
     CaseState.WARNED: "已提醒",
     CaseState.REPORTED: "已报社工",
@@ -76,7 +80,7 @@ def appeal(session: Session, now: datetime, sender: Person, args: str) -> list[O
     "decide",
     usage="#处理 提醒编号 维持|移出|误判 [说明]",
     summary="决定怎么处理被提醒的广告或申诉",
-    roles=DECIDERS,
+    guard=Guard(Verb.MODERATE, service.get_case),
 )
 def decide(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
     parts = args.split(None, 2)
@@ -86,9 +90,13 @@ def decide(session: Session, now: datetime, sender: Person, args: str) -> list[O
 
 
 @router.command(
-    "白名单", "allow", usage="#白名单 名字或微信号 [移除]", summary="允许某个账号发链接和通知", roles=DECIDERS
+    "白名单",
+    "allow",
+    usage="#白名单 名字或微信号 [移除]",
+    summary="允许某个账号发链接和通知",
+    guard=Guard(Verb.MODERATE),
 )
-def allow(session: Session, now: datetime, message: Incoming, sender: Person, args: str) -> str:
+def allow(app: App, session: Session, now: datetime, message: Incoming, sender: Person, args: str) -> str:
     words = args.split()
     if not words:
         raise UsageError("")
@@ -97,13 +105,15 @@ def allow(session: Session, now: datetime, message: Incoming, sender: Person, ar
     person = resolve_person(
         session, name, near=sender.community_id, want=Want.ANYONE, mentions=message.mentions, partial=True
     )
+    app.access.check(session, sender, Verb.MODERATE, person, "加白名单")
     return service.exempt(session, now, sender, person, remove)
 
 
-@router.command("违规记录", "cases", usage="#违规记录", summary="最近的广告提醒和处理情况", roles=DECIDERS)
-def cases(session: Session, sender: Person) -> str:
-    community = None if sender.role is Role.ADMIN else sender.community_id
-    rows = service.recent_cases(session, community)
+@router.command(
+    "违规记录", "cases", usage="#违规记录", summary="最近的广告提醒和处理情况", guard=Guard(Verb.MODERATE)
+)
+def cases(app: App, session: Session, sender: Person) -> str:
+    rows = service.recent_cases(session, app.access.communities(session, sender))
     if not rows:
         return "最近没有广告提醒。"
     lines = [

@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from bot.router import Router, UsageError
-from groups.models import ChatGroup, Person, Role
+from access.policy import Verb
+from bot.router import Guard, Router, UsageError
+from groups.models import ChatGroup, Person
+from groups.scope import resolve_scope
 from notices import service
 from notices.models import Repeat
 from notices.service import NoticeError
 
+if TYPE_CHECKING:
+    from bot.app import App
+
 router = Router()
-SENDERS = frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN})
 
 
 @router.command(
-    "通知", "notice", usage=service.USAGE, summary="给本群、社区、街道或全区的群发通知", roles=SENDERS
+    "通知",
+    "notice",
+    usage=service.USAGE,
+    summary="给本群、社区、街道或全区的群发通知",
+    guard=Guard(Verb.SEND),
 )
-def send_notice(session: Session, now: datetime, sender: Person, group: ChatGroup | None, args: str) -> str:
+def send_notice(
+    app: App, session: Session, now: datetime, sender: Person, group: ChatGroup | None, args: str
+) -> str:
     try:
+        scope = resolve_scope(session, service.parse_notice(args).scope, sender, group, district=True)
+        app.access.check(session, sender, Verb.SEND, scope, "发通知")
         notice, groups = service.create_notice(session, now, sender, group, args)
     except NoticeError as error:
         if not str(error):
@@ -38,7 +51,11 @@ def send_notice(session: Session, now: datetime, sender: Person, group: ChatGrou
 
 
 @router.command(
-    "取消通知", "cancelnotice", usage="#取消通知 通知编号", summary="取消定时或每周的通知", roles=SENDERS
+    "取消通知",
+    "cancelnotice",
+    usage="#取消通知 通知编号",
+    summary="取消定时或每周的通知",
+    guard=Guard(Verb.SEND, service.get_notice, "取消"),
 )
 def cancel_notice(session: Session, now: datetime, sender: Person, args: str) -> str:
     if not args.strip():
@@ -46,9 +63,12 @@ def cancel_notice(session: Session, now: datetime, sender: Person, args: str) ->
     return service.cancel(session, now, sender, args)
 
 
-@router.command("通知列表", "notices", usage="#通知列表", summary="还要发送的定时和每周通知", roles=SENDERS)
-def list_notices(session: Session, sender: Person) -> str:
-    notices = service.active_notices(session, None if sender.role is Role.ADMIN else sender)
+@router.command(
+    "通知列表", "notices", usage="#通知列表", summary="还要发送的定时和每周通知", guard=Guard(Verb.SEND)
+)
+def list_notices(app: App, session: Session, sender: Person) -> str:
+    every = service.active_notices(session, None)
+    notices = [n for n in every if n.author_id == sender.id or app.access.may(session, sender, Verb.SEND, n)]
     if not notices:
         return "没有待发的定时通知。"
     lines = [f"{n.id}号 {service.describe(n)} → {n.scope_name}：{n.text[:20]}" for n in notices]

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, or_, select
 
-from bot.router import Context, Router, UsageError
+from access.policy import Verb
+from bot.router import Context, Guard, Router, UsageError, first_word
 from bot.values import Incoming, MessageKind, Outgoing
 from groups.messages import Message
-from groups.models import STAFF_ROLES, ChatGroup, Membership, Person, Role
+from groups.models import ChatGroup, Membership, Person, Role
 from groups.people import Want, resolve_person
 from groups.registry import CATEGORIES
 from moderation.service import exempt_ids
@@ -21,7 +22,7 @@ from nlp.rules import emergency_rule, not_now
 from tickets import lifecycle, ratings, texts
 from tickets.conversation import gather, quote_of
 from tickets.intake import Action, Decision, Reading, decide
-from tickets.lifecycle import get_ticket, may_manage
+from tickets.lifecycle import get_ticket
 from tickets.models import (
     OPEN_STATES,
     LabelledExample,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 router = Router()
-HANDLING_ROLES = frozenset({Role.SOCIAL_WORKER, Role.GRID_WORKER, Role.LEADER, Role.ADMIN})
 SHORT_ECHO = 8  # "+1", "我家也是": a reaction this short tells the handler nothing new
 PHOTO_WINDOW = timedelta(minutes=30)
 _NOT_WORDS = re.compile(r"\[[^\[\]]{1,6}\]|[\s。，,！!？?~～.、…【】]+|[\U0001F300-\U0001FAFF\u2600-\u27BF]")
@@ -392,17 +392,15 @@ def my_progress(session: Session, sender: Person, args: str) -> str:
     )
 
 
-@router.command("补充", usage="#补充 工单号 补充内容", summary="给自己反映的问题补充情况")
+@router.command(
+    "补充",
+    usage="#补充 工单号 补充内容",
+    summary="给自己反映的问题补充情况",
+    guard=Guard(Verb.ADD_INFO, get_ticket),
+)
 def add_info(app: App, session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
     number, note = _split(args, 2)
     ticket = get_ticket(session, number)
-    is_reporter = session.exec(
-        select(TicketReporter.id).where(
-            TicketReporter.ticket_id == ticket.id, TicketReporter.person_id == sender.id
-        )
-    ).first()
-    if is_reporter is None and not sender.role.is_staff:
-        raise XiaoqiError(f"{ticket.id}号工单不是您反映的，不能补充。")
     if ticket.state not in OPEN_STATES:
         raise XiaoqiError(
             f"{ticket.id}号工单{ticket.state.value}了，不能再补充。如果问题还在，直接在群里再说一次就行。"
@@ -424,7 +422,7 @@ def _private(sender: Person, text: str) -> Outgoing:
 
 
 @router.command(
-    "我的工单", "mytickets", usage="#我的工单", summary="我负责的未办结工单", roles=HANDLING_ROLES
+    "我的工单", "mytickets", usage="#我的工单", summary="我负责的未办结工单", guard=Guard(Verb.HANDLE)
 )
 def my_tickets(session: Session, sender: Person) -> Outgoing:
     conditions = [Ticket.handler_id == sender.id]
@@ -446,26 +444,49 @@ def my_tickets(session: Session, sender: Person) -> Outgoing:
     return _private(sender, "\n".join([f"未办结工单 {len(tickets)} 件：", *lines]))
 
 
-@router.command("工单", "ticket", usage="#工单 工单号", summary="查看一件工单的详情和经过", roles=STAFF_ROLES)
+@router.command(
+    "工单",
+    "ticket",
+    usage="#工单 工单号",
+    summary="查看一件工单的详情和经过",
+    guard=Guard(Verb.SEE, get_ticket),
+)
 def show_ticket(app: App, session: Session, sender: Person, args: str) -> Outgoing:
-    if not args.strip():
-        raise UsageError()
-    ticket = get_ticket(session, args)
-    reporter = session.get(Person, ticket.reporter_id)
-    may_see_raw = sender.id == ticket.handler_id or may_manage(sender, ticket)
-    text = ticket.details if may_see_raw and ticket.details else ticket.summary
+    """The ticket's story; residents' words, names and numbers only to those who may see details."""
+    ticket = get_ticket(session, first_word(args)[0])
+    details = app.access.may(session, sender, Verb.SEE_DETAILS, ticket)
+    reporter = session.get(Person, ticket.reporter_id) if details else None
+    text = ticket.details if details and ticket.details else ticket.summary
     events = session.exec(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(col(TicketEvent.id))
     ).all()
+    who = reporter.name if reporter is not None else "居民"
+    # where details are hidden, what residents wrote (补充, a 不满意 with words) is left out
+    staff = set() if details else _staff_among(session, {e.actor_id for e in events})
     lines = [
         f"{ticket.id}号工单【{ticket.category}】{ticket.state.value}" + ("（紧急）" if ticket.urgent else ""),
-        f"反映人：{reporter.name if reporter else ticket.reporter_id}（共{ticket.reporters}人反映）",
+        f"反映人：{who}（共{ticket.reporters}人反映）",
         f"内容：{text}",
         f"负责：{app.desk.handler_label(session, ticket)}；时限：{texts.when(ticket.deadline)}前",
         "经过：",
-        *(f"  {local(e.at):%m-%d %H:%M} {e.action}" + (f"：{e.note}" if e.note else "") for e in events[-8:]),
+        *(
+            f"  {local(e.at):%m-%d %H:%M} {e.action}" + _event_note(e.note, details, e.actor_id in staff)
+            for e in events[-8:]
+        ),
     ]
     return _private(sender, "\n".join(lines))
+
+
+def _event_note(note: str, details: bool, by_staff: bool) -> str:
+    if not note or not (details or by_staff):
+        return ""
+    return f"：{note}" if details else f"：{mask_private_numbers(note)}"
+
+
+def _staff_among(session: Session, ids: set[str]) -> set[str]:
+    """Which of these actors are staff (or the bot): their notes are work, not residents' words."""
+    found = session.exec(select(Person.id).where(col(Person.id).in_(ids), Person.role != Role.RESIDENT))
+    return {*found, "xiaoqi"}
 
 
 def _staff_action(
@@ -473,14 +494,15 @@ def _staff_action(
     parts: int,
     usage: str,
     summary: str,
-    roles: frozenset[Role] = HANDLING_ROLES,
+    verb: Verb = Verb.HANDLE,
     mentions: bool = False,
+    doing: str = "",
 ):  # type: ignore[no-untyped-def]
-    """Declare a `#动作 工单号 …` command; the handler gets the ticket and the rest of the text (and,
-    with `mentions`, the ids @-mentioned in the message, for a person reference)."""
+    """Declare a `#动作 工单号 …` command that does `verb` to the ticket; the handler gets the ticket
+    and the rest of the text (and, with `mentions`, the ids @-mentioned, for a person reference)."""
 
     def register(action):  # type: ignore[no-untyped-def]
-        @router.command(name, usage=usage, summary=summary, roles=roles)
+        @router.command(name, usage=usage, summary=summary, guard=Guard(verb, get_ticket, doing))
         def command(
             app: App, session: Session, now: datetime, message: Incoming, sender: Person, args: str
         ) -> list[Outgoing]:
@@ -520,7 +542,7 @@ def _accept(app: App, session: Session, now: datetime, sender: Person, ticket: T
     return lifecycle.accept(app.desk, session, now, sender, ticket)
 
 
-@_staff_action("进展", 2, "#进展 工单号 进展情况", "报告进展（会转告反映人）")
+@_staff_action("进展", 2, "#进展 工单号 进展情况", "报告进展（会转告反映人）", doing="报进展")
 def _progress(
     app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, note: str
 ) -> list[Outgoing]:
@@ -546,7 +568,7 @@ def _return(
     2,
     "#转派 工单号 对象（人员id、姓名或部门）",
     "把工单转给别人办理",
-    roles=frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN}),
+    verb=Verb.MANAGE,
     mentions=True,
 )
 def _reassign(
@@ -578,7 +600,7 @@ def _reassign(
     return lifecycle.reassign(app.desk, session, now, sender, ticket, person)
 
 
-@_staff_action("延期", 3, "#延期 工单号 工作日数 理由", "申请延长办理时限（社工批准）")
+@_staff_action("延期", 3, "#延期 工单号 工作日数 理由", "申请延长办理时限（社工批准）", doing="申请延期")
 def _extend(
     app: App, session: Session, now: datetime, sender: Person, ticket: Ticket, days: str, reason: str
 ) -> list[Outgoing]:
@@ -592,7 +614,8 @@ def _extend(
     1,
     "#批准延期 工单号",
     "批准延期申请",
-    roles=frozenset({Role.SOCIAL_WORKER, Role.LEADER, Role.ADMIN}),
+    verb=Verb.MANAGE,
+    doing="批准延期",
 )
 def _approve(app: App, session: Session, now: datetime, sender: Person, ticket: Ticket) -> list[Outgoing]:
     return lifecycle.approve_extension(app.desk, session, now, sender, ticket)
@@ -636,7 +659,7 @@ def _recategorise(
     "代登记",
     usage="#代登记 居民（id或姓名） 问题描述",
     summary="替电话或上门的居民登记工单",
-    roles=HANDLING_ROLES,
+    guard=Guard(Verb.FILE_FOR),
 )
 def file_for_resident(
     app: App, session: Session, now: datetime, message: Incoming, sender: Person, args: str
@@ -648,6 +671,7 @@ def file_for_resident(
     resident = resolve_person(
         session, who, near=sender.community_id, want=Want.RESIDENT, mentions=message.mentions
     )
+    app.access.check(session, sender, Verb.FILE_FOR, resident, "代登记")
     membership = session.exec(
         select(Membership).where(Membership.person_id == resident.id, col(Membership.active).is_(True))
     ).first()
