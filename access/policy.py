@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import Session, col, select
 
+from access import texts
 from consult.models import Consultation
 from faq.models import FaqQuestion
 from groups.models import ChatGroup, Community, Department, Person, Role, person_label
@@ -203,15 +204,15 @@ class Access:
         if person.role not in ROLES[verb] and not (
             isinstance(thing, Ticket) and _related(session, person, thing)
         ):
-            return _NOT_YOURS.get(verb, "这件事您没有权限办理。").format(
-                doing=doing or "办理", what=_name(thing)
+            return texts.NOT_YOURS.get(verb.value, "这件事您没有权限办理。").format(
+                doing=doing or "办理", what=texts.name_of(thing)
             )
         reach = reach_of(session, person)
         if isinstance(thing, Ticket):
             return self._ticket(session, person, reach, verb, thing, doing)
         if covers(reach, place_of(session, thing)):
             return None
-        return _OUTSIDE.format(what=_name(thing), doing=doing or "办理")
+        return texts.OUTSIDE.format(what=texts.name_of(thing), doing=doing or "办理")
 
     def _ticket(
         self, session: Session, person: Person, reach: Reach, verb: Verb, ticket: Ticket, doing: str
@@ -254,10 +255,9 @@ class Access:
     def visible_tickets(self, session: Session, person: Person) -> ColumnElement[bool]:
         """The tickets `person` may list, as a WHERE clause on Ticket."""
         reach = reach_of(session, person)
-        mine = or_(
-            col(Ticket.handler_id) == person.id,
-            col(Ticket.id).in_(select(TicketAlerted.ticket_id).where(TicketAlerted.person_id == person.id)),
-        )
+        alerted = select(TicketAlerted.ticket_id).where(TicketAlerted.person_id == person.id)
+        untaken = and_(col(Ticket.urgent).is_(True), col(Ticket.state) == TicketState.NEW)
+        mine = or_(col(Ticket.handler_id) == person.id, and_(untaken, col(Ticket.id).in_(alerted)))
         if reach.level is Level.DISTRICT:
             return true()
         if reach.level is Level.DEPARTMENT:
@@ -307,33 +307,3 @@ def _taken_emergency(session: Session, person: Person, ticket: Ticket) -> str | 
     if handler is None:
         return None
     return f"{ticket.id}号紧急工单已由{person_label(handler)}签收处理，不用您再办了。"
-
-
-def _name(thing: object) -> str:
-    if isinstance(thing, Ticket):
-        return f"{thing.id}号工单"
-    if isinstance(thing, Consultation):
-        return f"{thing.id}号议事"
-    if isinstance(thing, Notice):
-        return f"{thing.id}号通知" if thing.id else "这个范围的通知"
-    if isinstance(thing, ModerationCase):
-        return f"{thing.id}号提醒"
-    if isinstance(thing, FaqQuestion):
-        return f"{thing.id}号居民提问"
-    if isinstance(thing, Person):
-        return thing.name or "这位居民"
-    if isinstance(thing, ChatGroup):
-        return thing.name or "这个群"
-    if isinstance(thing, tuple) and len(thing) >= 3 and thing[2]:
-        return str(thing[2])  # a scope: 新家园社区, 马群街道, 全区
-    return "这里"
-
-
-_OUTSIDE = "{what}不在您负责的范围内，不能{doing}。"
-_NOT_YOURS = {
-    Verb.SEE: "{what}只有工作人员能看。",
-    Verb.SEE_DETAILS: "{what}只有工作人员能看。",
-    Verb.ORGANISE: "议事要由本社区的社工{doing}。",
-    Verb.MODERATE: "广告提醒要由本社区的社工{doing}。",
-    Verb.LEARN: "入库要由本社区的社工办理。",
-}
