@@ -51,6 +51,8 @@ _GIVEN = rf"(?:(?![{_NAME_STOP}]|{'|'.join(TITLES)}){_HAN})"
 _INTRODUCED = re.compile(
     rf"(?P<cue>我叫|名叫|叫做|名字叫|名字是|本人|联系人|姓名)(?P<gap>[\s:：是为]{{0,3}})(?P<name>{_SURNAME}{_GIVEN}{{1,2}})"
 )
+# 我是王秀英 — only when the name ends the clause (我是3栋的, 我是李家的 are no names)
+_SELF_NAMED = re.compile(rf"(?P<cue>我是)(?P<name>{_SURNAME}{_GIVEN}{{1,2}})(?=$|[\s，,。.！!？?；;、])")
 _SURNAME_GIVEN = re.compile(rf"(?<!百)姓(?P<name>{_SURNAME})")
 _TITLE = re.compile("|".join(TITLES))
 COMMON_FREQ = 50  # a word the dictionary counts this often is a word (高峰, 文明), not only a name
@@ -107,6 +109,7 @@ class NameMask:
             return text
         text = self._hide_known(text)
         text = _INTRODUCED.sub(lambda m: m["cue"] + m["gap"] + MASKED * 2, text)
+        text = _SELF_NAMED.sub(lambda m: m["cue"] + MASKED * 2, text)
         text = _SURNAME_GIVEN.sub("姓" + MASKED, text)
         return self._hide_titled(text)
 

@@ -488,7 +488,7 @@ def test_another_system_reads_a_topic_without_names_places_or_numbers(
     said = "#反映 3栋502的张阿姨家漏水到我家，她电话13912345678，我是王秀英，5栋-302"
     _in_group(app, "m1", "wxid_r1", said)  # wxid_r1 is "5栋-302 王阿姨" on WeChat
     (item,) = _get(client, hub, "/requests/1.json").json()
-    assert item["description"] == f"{item['service_name']}：某阿姨家漏水到我家"
+    assert item["description"] == f"{item['service_name']}：某阿姨家漏水到我家，我是某某"
     for private in ("张", "王", "秀英", "502", "3栋", "5栋", "302", "139", "5678"):
         assert private not in item["description"], private
 
@@ -502,7 +502,7 @@ def test_another_system_reads_a_topic_without_names_places_or_numbers(
     (own,) = _get(client, key, f"/requests/{number}.json").json()
     assert own["description"] == "我叫赵红，302的李大爷家油烟太大（地址：幸福社区3栋）"  # its own words
     (seen,) = _get(client, hub, f"/requests/{number}.json").json()
-    assert seen["description"] == "环境卫生：某大爷家油烟太大（地址：幸福社区）"
+    assert seen["description"] == "环境卫生：我叫某人，某大爷家油烟太大（地址：幸福社区）"
     listed = _get(client, hub, "/requests.json")
     assert "赵" not in listed.text and "李大爷" not in listed.text and "302" not in listed.text
 

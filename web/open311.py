@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException
 from access.api import api_filed, api_may_read, api_reads, source_of
 from groups.models import EXTERNAL_PERSON_PREFIX, ChatGroup, Community, Department, Person, Role
 from nlp.labels import CATEGORIES
+from reports.names import TOP_SURNAMES, NameMask
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from tickets.service import file_petition
 from tickets.texts import topic, when
@@ -167,13 +168,10 @@ def _status(state: str | None) -> str | None:
 
 # -- what a ticket reads as to a system that did not file it ---------------------------------------------
 TOPIC_LENGTH = 30
-_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈"
-    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤欧"
-)
-# 老/小 before these makes a word more often than a name (老毛病, 小区 is not listed, 小程序, 小黄车, 小段路)
-_OLD = "".join(c for c in _SURNAMES if c not in "毛严胡方高石龙")
-_YOUNG = "".join(c for c in _SURNAMES if c not in "高石龙方毛孔段程范孙黄胡")
+NAMES = NameMask()  # names introduced by a cue or followed by a title (王阿姨, 我叫陈晓明)
+# 老/小 before these makes a word more often than a name (老毛病, 小程序, 小黄车, 小段路)
+_OLD = "".join(sorted(TOP_SURNAMES - set("毛严胡方高石龙")))
+_YOUNG = "".join(sorted(TOP_SURNAMES - set("高石龙方毛孔段程范孙黄胡")))
 _CJK_NUMBER = r"(?:\d+|[零〇一二两三四五六七八九十百]+)"
 _MENTION = re.compile(r"@[^\s\u2005@]+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -187,13 +185,7 @@ _PLACE = re.compile(  # building, unit, room, floor: 5栋, 3号楼, 2单元, 502
     r"\d{1,3}\s*[-#＃－—_]\s*\d{1,4}(?:\s*[-－]\s*\d{2,4})?"
     rf"|{_CJK_NUMBER}\s*(?:号楼|栋|幢|座|号院|单元|室|号房|户|层|楼(?!道|梯|下|上|顶|房|盘|主|长))"
 )
-_HONORIFIC = "阿姨|大爷|大妈|大娘|大姐|大哥|大叔|奶奶|爷爷|婆婆|阿婆|师傅|先生|女士|小姐|老师|书记|主任|经理|医生|警官|同志|老板|叔叔|叔|婶|姨|伯|姐|哥|嫂"
-_TITLED = re.compile(rf"[{_SURNAMES}](?={_HONORIFIC})")  # 张阿姨 -> 某阿姨
 _FAMILIAR = re.compile(rf"(?<=老)[{_OLD}]|(?<=小)[{_YOUNG}]")  # 老王 -> 老某
-_INTRODUCED = re.compile(  # 我是李明 / 我叫王建国 / 联系人：赵红 / 我姓张
-    rf"(?:我(?:叫|是)|本人|姓名|联系人)[:：\s]*[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}(?=$|[\s，,。.！!？?；;、])"
-    rf"|我姓[{_SURNAMES}]"
-)
 _NAME_PART = re.compile(r"[\u4e00-\u9fff]{2,}")
 _LOOSE_ENDS = re.compile(r"^[\s，,。.；;、：:的\-]+|[\s，,；;、：:的（(\-]+$")
 _REPEATED_MARKS = re.compile(r"([\s，,。；;、])(?:[\s，,。；;、]|的(?!确))+")  # and a 的 left of a place
@@ -210,11 +202,10 @@ def public_description(category: str, summary: str, names: Iterable[str] = ()) -
     compound and without numbers: what another system may read of a resident's words."""
     text = _MENTION.sub("", _EMAIL.sub("", summary)) if "@" in summary else summary
     text = _FIGURES.sub("", _PLACE.sub("", _CONTACT.sub(_unless_short, text)))
-    text = _INTRODUCED.sub("", text)
     for name in names:
         for part in _NAME_PART.findall(_PLACE.sub(" ", name)):
             text = text.replace(part, "某人")
-    text = _FAMILIAR.sub("某", _TITLED.sub("某", text))
+    text = _FAMILIAR.sub("某", NAMES.hide(text))  # the report's rules, and 老王/小李 besides
     text = _LOOSE_ENDS.sub("", _REPEATED_MARKS.sub(r"\1", " ".join(text.split())))
     return f"{category}：{topic(text, TOPIC_LENGTH)}" if text else category
 
