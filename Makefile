@@ -30,4 +30,4 @@ bench: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	$(BIN)/ruff check . && $(BIN)/mypy access bot groups tickets nlp xiaoqi consult reports notices moderation faq web
+	$(BIN)/ruff check . && $(BIN)/mypy core access bot groups tickets nlp xiaoqi consult reports notices moderation faq web

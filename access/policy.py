@@ -16,13 +16,13 @@ from sqlmodel import Session, col, select
 
 from access import texts
 from consult.models import Consultation
+from core.errors import XiaoqiError
 from faq.models import FaqQuestion
 from groups.models import ChatGroup, Community, Department, Person, Role, person_label
 from groups.scope import ScopeKind
 from moderation.models import ModerationCase
 from notices.models import Notice
 from tickets.models import Ticket, TicketAlerted, TicketReporter, TicketState
-from xiaoqi.errors import XiaoqiError
 
 
 class Verb(StrEnum):

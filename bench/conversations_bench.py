@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import create_engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
+from core.settings import Settings  # noqa: E402
 from xiaoqi.cli_eval import evaluate  # noqa: E402
 from xiaoqi.conversations import Figures, figures, read_labelled  # noqa: E402
-from xiaoqi.settings import Settings  # noqa: E402
 
 DATA = REPO / "data"
 REGISTRY = DATA / "demo" / "registry.yaml"
@@ -115,7 +115,7 @@ def measure_there(checkout: Path, events: Path, scratch: Path) -> Figures:
 def demo(checkout: Path, scratch: Path) -> Figures:
     out = scratch / "demo"
     _run(checkout, "demo", "--out", str(out))
-    return _score(out / "xiaoqi.db", DATA / "demo" / "month.jsonl", out / "replies.jsonl")
+    return _score(out / "core.db", DATA / "demo" / "month.jsonl", out / "replies.jsonl")
 
 
 def main() -> None:

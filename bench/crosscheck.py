@@ -21,8 +21,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from core.settings import Settings  # noqa: E402
 from nlp import default_model  # noqa: E402
-from xiaoqi.settings import Settings  # noqa: E402
 
 CHATTER = [
     "morning_open",

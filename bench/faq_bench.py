@@ -377,14 +377,14 @@ def put_to_group(
 
     from bot.app import create_app
     from bot.simulator import run_simulation
+    from core.clock import SHANGHAI
+    from core.db import session_scope
+    from core.settings import Settings
     from faq import answer_text
     from groups.models import Membership, Person, Role
     from groups.registry import load_registry
     from nlp import default_model
     from tickets.models import Ticket
-    from xiaoqi.clock import SHANGHAI
-    from xiaoqi.db import session_scope
-    from xiaoqi.settings import Settings
 
     answers = {answer_text(m): m.id for m in matters}
     classifier = default_model(Settings().data_dir, Settings.from_env().cache_dir)

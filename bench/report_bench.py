@@ -35,11 +35,12 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import SQLModel  # noqa: E402
 
+from core.clock import SHANGHAI  # noqa: E402
+from core.db import make_engine  # noqa: E402
+from core.settings import Settings, normalize_database_url  # noqa: E402
 from reports.build import build_report  # noqa: E402
 from reports.period import Month  # noqa: E402
-from xiaoqi.clock import SHANGHAI  # noqa: E402
-from xiaoqi.db import make_engine, migrate  # noqa: E402
-from xiaoqi.settings import Settings, normalize_database_url  # noqa: E402
+from xiaoqi.schema import migrate  # noqa: E402
 
 COMMUNITIES, GROUPS, STREETS, MEMBERS_PER_GROUP = 126, 1160, 9, 190
 INTENTS = [

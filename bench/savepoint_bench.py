@@ -21,11 +21,12 @@ sys.path.insert(0, str(REPO))
 
 from sqlmodel import Session, select  # noqa: E402
 
+from core.db import make_engine, session_scope  # noqa: E402
 from groups.models import ChatGroup, Membership, Person  # noqa: E402
 from groups.registry import load_registry  # noqa: E402
-from xiaoqi.benchmonth_district import plan_district, write_registry  # noqa: E402
-from xiaoqi.benchmonth_run import machine  # noqa: E402
-from xiaoqi.db import make_engine, migrate, session_scope  # noqa: E402
+from sim.district import plan_district, write_registry  # noqa: E402
+from sim.month_run import machine  # noqa: E402
+from xiaoqi.schema import migrate  # noqa: E402
 
 
 def main() -> None:

@@ -68,21 +68,22 @@ from sqlalchemy import func, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
+from core.clock import SHANGHAI, wall_now  # noqa: E402
+from core.db import make_engine, session_scope  # noqa: E402
+from core.events import Priority  # noqa: E402
+from core.leases import Lease  # noqa: E402
+from core.outbox import OutboxState  # noqa: E402
+from core.settings import normalize_database_url  # noqa: E402
 from groups.models import Community, Person, Role  # noqa: E402
 from groups.registry import load_registry  # noqa: E402
+from sim.district import DistrictPlan, GroupPlan, Member, plan_district, write_registry  # noqa: E402
+from sim.month_run import machine  # noqa: E402
 from tickets.models import Ticket, TicketEvent  # noqa: E402
 from web.console import COOKIE  # noqa: E402
 from web.keys import create_api_client, revoke_api_client  # noqa: E402
 from web.models import ConsoleSession  # noqa: E402
 from web.open311 import CODE_OF  # noqa: E402
-from xiaoqi.benchmonth_district import DistrictPlan, GroupPlan, Member, plan_district, write_registry  # noqa: E402
-from xiaoqi.benchmonth_run import machine  # noqa: E402
-from xiaoqi.clock import SHANGHAI, wall_now  # noqa: E402
-from xiaoqi.db import make_engine, migrate, session_scope  # noqa: E402
-from xiaoqi.leases import Lease  # noqa: E402
-from xiaoqi.outbox import OutboxState  # noqa: E402
-from xiaoqi.outgoing import Priority  # noqa: E402
-from xiaoqi.settings import normalize_database_url  # noqa: E402
+from xiaoqi.schema import migrate  # noqa: E402
 
 TARGET_MS = 300.0
 API_CLIENT = "web-bench"

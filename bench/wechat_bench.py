@@ -527,10 +527,10 @@ REPLY_KINDS: list[tuple[str, Callable[[str], bool]]] = [
 async def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
     from bot.app import create_app
     from bot.transport.wechaty import WechatyTransport
+    from core.db import session_scope
+    from core.settings import Settings
     from groups.registry import load_registry
     from nlp import default_model
-    from xiaoqi.db import session_scope
-    from xiaoqi.settings import Settings
 
     result: dict[str, Any] = {"bench": "wechat", "machine": machine()}
     m = result["machine"]
@@ -551,7 +551,7 @@ async def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str,
         workdir = Path(tmp)
         settings, changed = generous_settings(
             Settings(
-                database_url=f"sqlite:///{workdir / 'xiaoqi.db'}", data_dir=REPO / "data", cache_dir=cache_dir
+                database_url=f"sqlite:///{workdir / 'core.db'}", data_dir=REPO / "data", cache_dir=cache_dir
             )
         )
         result["send_limits_raised"] = changed

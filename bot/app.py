@@ -16,10 +16,19 @@ from sqlmodel import Session, col, select
 from access.policy import Access, Refused
 from bot import replies
 from bot.router import Context, ParsedCommand, Router
-from bot.values import Incoming, MessageKind, Outgoing
 from consult.jobs import ConsultationJob, Summariser
+from core import audit, leases
+from core.db import make_engine, session_scope
+from core.errors import XiaoqiError
+from core.events import Incoming, MessageKind, Outgoing, Priority
+from core.leases import hold
+from core.outbox import Outbox
+from core.scheduling import Job, JobRun, next_run, schedule_changes
+from core.settings import Settings
+from core.spool import Spool
 from faq import FaqMatcher, load_knowledge
 from faq.questions import learned_matters, learned_version
+from groups.accounts import GroupAccounts
 from groups.messages import Message, capture_message, message_values
 from groups.models import ChatGroup, Membership, Person
 from groups.noise import NoiseBudget
@@ -34,15 +43,7 @@ from tickets.lifecycle import TicketAlertsJob
 from tickets.models import Ticket
 from tickets.policy import TicketPolicy
 from tickets.workdays import WorkCalendar
-from xiaoqi import audit, leases
-from xiaoqi.db import make_engine, migrate, session_scope
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.leases import hold
-from xiaoqi.outbox import Outbox
-from xiaoqi.outgoing import Priority
-from xiaoqi.scheduling import Job, JobRun, next_run, schedule_changes
-from xiaoqi.settings import Settings
-from xiaoqi.spool import Spool
+from xiaoqi.schema import migrate
 
 log = logging.getLogger(__name__)
 CLASSIFIED_KINDS = frozenset({MessageKind.TEXT})
@@ -91,7 +92,12 @@ class App:
     _writes: int = field(default=0, init=False)  # a batch's statements other than reads, so far
 
     def __post_init__(self) -> None:
-        self.outbox = Outbox(self.settings.account, self.settings.send_limits, self.settings.quiet_hours)
+        self.outbox = Outbox(
+            self.settings.account,
+            self.settings.send_limits,
+            self.settings.quiet_hours,
+            accounts=GroupAccounts(),
+        )
         self.spool = Spool(self.settings.spool_path)
         self.access = Access(leaders_see_details=self.settings.leaders_see_details)
 

@@ -14,11 +14,11 @@ from sqlmodel import Session
 
 from access.policy import ROLES, Refused, Verb
 from bot import replies
-from bot.values import Incoming, MessageKind, Outgoing
+from core.errors import XiaoqiError
+from core.events import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import ROLE_LABELS, ChatGroup, Person, Role
 from nlp import Labels
-from xiaoqi.errors import XiaoqiError
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from bot.app import App
-from bot.values import Incoming, MessageKind, Outgoing
+from core.clock import iso_local, parse_time
+from core.events import Incoming, MessageKind, Outgoing
+from core.privacy import mask_private_numbers
 from nlp import Labels
-from xiaoqi.clock import iso_local, parse_time
-from xiaoqi.privacy import mask_private_numbers
 
 log = logging.getLogger(__name__)
 KINDS = ", ".join(kind.value for kind in MessageKind)

@@ -17,10 +17,10 @@ from sqlmodel import Session, col, func, select
 
 from consult import receipts, service, texts
 from consult.models import Consultation, ConsultState, FollowUp
+from core.events import Outgoing, Priority
+from core.scheduling import mark_schedule_changed
 from nlp.segment import Segmenter
 from tickets.models import Ticket, TicketEvent
-from xiaoqi.outgoing import Outgoing, Priority
-from xiaoqi.scheduling import mark_schedule_changed
 
 log = logging.getLogger(__name__)
 OPEN_STATES = (ConsultState.DISCUSSING, ConsultState.VOTING)

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
+from core.db import StrEnumType, UTCDateTime
 from groups.scope import ScopeKind
-from xiaoqi.db import StrEnumType, UTCDateTime
 
 
 class ConsultState(StrEnum):

@@ -12,9 +12,9 @@ from sqlmodel import Session, col, func, select
 
 from consult import service, texts
 from consult.models import Consultation, ConsultGroup, ConsultState, CountLine
+from core.events import Outgoing, Priority
+from core.scheduling import mark_schedule_changed
 from groups.models import Membership, Person
-from xiaoqi.outgoing import Outgoing, Priority
-from xiaoqi.scheduling import mark_schedule_changed
 
 
 def note_vote(

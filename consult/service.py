@@ -26,15 +26,15 @@ from consult.models import (
     Participation,
     Vote,
 )
+from core.clock import SHANGHAI, local
+from core.errors import XiaoqiError
+from core.events import Outgoing, Priority
+from core.limits import take, used
+from core.numbers import bare_number, record_id
+from core.privacy import mask_private_numbers
+from core.scheduling import mark_schedule_changed
 from groups.models import ChatGroup, Membership, Person, Role
 from groups.scope import resolve_scope, scope_groups
-from xiaoqi.clock import SHANGHAI, local
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.limits import take, used
-from xiaoqi.numbers import bare_number, record_id
-from xiaoqi.outgoing import Outgoing, Priority
-from xiaoqi.privacy import mask_private_numbers
-from xiaoqi.scheduling import mark_schedule_changed
 
 log = logging.getLogger(__name__)
 YES_NO = ["同意", "反对", "弃权"]
@@ -553,7 +553,7 @@ def close(session: Session, now: datetime, consultation: Consultation, files_dir
 
 
 def _chart(consultation: Consultation, counts: Sequence[int], files_dir: Path) -> str | None:
-    from reports.charts import vote_chart
+    from consult.chart import vote_chart
 
     try:
         path = files_dir / f"consultation-{consultation.number}.png"

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
-from xiaoqi.db import StrEnumType, UTCDateTime
+from core.db import StrEnumType, UTCDateTime
 
 
 class QuestionState(StrEnum):

@@ -8,15 +8,15 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from core.errors import XiaoqiError
+from core.events import Outgoing
+from core.numbers import record_id
+from core.privacy import mask_private_numbers
 from faq.knowledge import Matter
 from faq.models import FaqQuestion, QuestionState
 from groups.models import ChatGroup, Person, Role, person_label
 from nlp.labels import CATEGORIES
 from tickets.routing import social_worker
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.numbers import record_id
-from xiaoqi.outgoing import Outgoing
-from xiaoqi.privacy import mask_private_numbers
 
 LEARNED_PREFIX = "learned-"
 BOT = "xiaoqi"

@@ -5,33 +5,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from groups.models import ChatGroup, Membership, Person, Role
-from moderation.models import ModerationExempt
-from xiaoqi.db import StrEnumType, UTCDateTime
-from xiaoqi.privacy import mask_private_numbers
+from core.db import StrEnumType, UTCDateTime
+from core.events import MessageKind
+from core.privacy import mask_private_numbers
+from groups.models import ChatGroup, Membership, ModerationExempt, Person, Role
 
 log = logging.getLogger(__name__)
 MAX_STORED_CHARS = 20_000
-
-
-class MessageKind(StrEnum):
-    TEXT = "text"
-    IMAGE = "image"
-    VOICE = "voice"
-    VIDEO = "video"
-    FILE = "file"
-    LINK = "link"
-    MINIPROGRAM = "miniprogram"
-    RECALL = "recall"
-    JOIN = "join"
-    LEAVE = "leave"
 
 
 # System events are not speech: they never count as people's messages (report, console, evaluations).

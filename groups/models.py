@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
-from xiaoqi.db import StrEnumType, UTCDateTime
+from core.db import StrEnumType, UTCDateTime
 
 
 class Role(StrEnum):
@@ -132,3 +132,12 @@ class RoutingRule(SQLModel, table=True):
     category: str
     handler_role: Role | None = Field(default=None, sa_type=StrEnumType(Role))
     department_id: str | None = Field(default=None, foreign_key="department.id")
+
+
+class ModerationExempt(SQLModel, table=True):
+    """Accounts allowed to post links and notices (a property company's official account, say)."""
+
+    __tablename__ = "moderation_exempt"
+    person_id: str = Field(foreign_key="person.id", primary_key=True)
+    added_by: str  # a staff member's id, or "registry"
+    added_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

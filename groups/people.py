@@ -10,8 +10,8 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from core.errors import XiaoqiError
 from groups.models import Community, Person, Role
-from xiaoqi.errors import XiaoqiError
 
 MENTION_MARKS = ("@", "＠")
 ROLE_WORDS: dict[Role, tuple[str, ...]] = {

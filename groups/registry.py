@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session, delete, select
 
+from core.errors import XiaoqiError
 from groups.models import (
     ChatGroup,
     Community,
@@ -19,14 +20,13 @@ from groups.models import (
     District,
     Grid,
     Membership,
+    ModerationExempt,
     Person,
     Role,
     RoutingRule,
     Street,
 )
-from moderation.models import ModerationExempt
 from nlp.labels import CATEGORIES
-from xiaoqi.errors import XiaoqiError
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from core.errors import XiaoqiError
 from groups.models import ChatGroup, Community, Person, Street
-from xiaoqi.errors import XiaoqiError
 
 DISTRICT_WORDS = ("全区", "全部", "所有群", "全区所有群")
 

@@ -11,13 +11,12 @@ from datetime import datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, col, select
 
+from core.clock import SHANGHAI
+from core.events import Outgoing, Priority
+from core.scheduling import CronJob
 from groups.messages import Message, MessageKind
-from groups.models import ChatGroup, Membership, Person, Role
+from groups.models import ChatGroup, Membership, ModerationExempt, Person, Role
 from groups.noise import NoiseBudget
-from moderation.models import ModerationExempt
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.outgoing import Outgoing, Priority
-from xiaoqi.scheduling import CronJob
 
 DEFAULT_RULES = "本群用于邻里交流和社区通知，请文明发言，不发广告、链接和二维码。"
 # building-room: 5栋-302, 5-302, 5#302, 5栋302, 12幢301, 3号楼502, 5栋2单元302, 5-2-302

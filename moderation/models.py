@@ -1,4 +1,4 @@
-"""Moderation tables: every warning and what became of it, and who is exempt."""
+"""Moderation tables: every warning and what became of it (who is exempt: groups.models)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
-from xiaoqi.db import StrEnumType, UTCDateTime
+from core.db import StrEnumType, UTCDateTime
 
 
 class CaseState(StrEnum):
@@ -33,12 +33,3 @@ class ModerationCase(SQLModel, table=True):
     decided_by: str | None = None
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-
-
-class ModerationExempt(SQLModel, table=True):
-    """Accounts allowed to post links and notices (a property company's official account, say)."""
-
-    __tablename__ = "moderation_exempt"
-    person_id: str = Field(foreign_key="person.id", primary_key=True)
-    added_by: str  # a staff member's id, or "registry"
-    added_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

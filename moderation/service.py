@@ -9,15 +9,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core import audit
+from core.errors import XiaoqiError
+from core.events import Outgoing, Priority
+from core.numbers import record_id
 from groups.messages import Message, MessageKind
-from groups.models import ChatGroup, Person, person_label
-from moderation.models import CaseState, ModerationCase, ModerationExempt
+from groups.models import ChatGroup, ModerationExempt, Person, person_label
+from moderation.models import CaseState, ModerationCase
 from moderation.rules import ad_reason, repeat_key
 from tickets.routing import social_worker
-from xiaoqi import audit
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.numbers import record_id
-from xiaoqi.outgoing import Outgoing, Priority
 
 REPEAT_WINDOW = timedelta(hours=24)
 REPEAT_POSTS = 3  # the same text this often within the window is 刷屏

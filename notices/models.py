@@ -8,8 +8,8 @@ from enum import StrEnum
 from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
+from core.db import StrEnumType, UTCDateTime
 from groups.scope import ScopeKind
-from xiaoqi.db import StrEnumType, UTCDateTime
 
 
 class Repeat(StrEnum):

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from consult.service import parse_when
+from core.clock import SHANGHAI, local, to_utc
+from core.errors import XiaoqiError
 from notices.models import Repeat
-from xiaoqi.clock import SHANGHAI, local, to_utc
-from xiaoqi.errors import XiaoqiError
 
 WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6}
 WEEKDAY_NAMES = "一二三四五六日"

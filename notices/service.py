@@ -11,16 +11,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from core.errors import XiaoqiError
+from core.events import Outgoing, Priority
+from core.numbers import record_id
+from core.outbox import OutboxMessage, OutboxState
+from core.privacy import mask_private_numbers
+from core.scheduling import mark_schedule_changed
 from groups.models import ChatGroup, Person
 from groups.scope import resolve_scope, scope_groups
 from notices.models import Notice, NoticeRun, Repeat
 from notices.schedule import When, parse_schedule
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.numbers import record_id
-from xiaoqi.outbox import OutboxMessage, OutboxState
-from xiaoqi.outgoing import Outgoing, Priority
-from xiaoqi.privacy import mask_private_numbers
-from xiaoqi.scheduling import mark_schedule_changed
 
 HEADER = "【社区通知】"
 MAX_CHARS = 1000

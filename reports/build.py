@@ -11,6 +11,9 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from core.clock import wall_now
+from core.db import session_scope
+from core.settings import Settings
 from groups.models import Community
 from nlp.segment import Segmenter
 from reports.casework import (
@@ -26,9 +29,6 @@ from reports.names import NameMask
 from reports.period import Month, Scope, resolve_scope
 from reports.topics import TopicResult, hot_topics
 from reports.warnings import EarlyWarning, early_warnings
-from xiaoqi.clock import wall_now
-from xiaoqi.db import session_scope
-from xiaoqi.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,8 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, or_, select
 
 from consult.models import Consultation, ConsultState, FollowUp
-from groups.models import Community, Department, Person, Role, Street
+from groups.models import Community, Department, ModerationExempt, Person, Role, Street
 from groups.scope import ScopeKind
-from moderation.models import ModerationExempt
 from reports.figures import UNREGISTERED, Compared
 from reports.names import NameMask
 from reports.period import Month, Scope

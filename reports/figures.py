@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
+from core.clock import local
 from groups.messages import Message
 from groups.models import ChatGroup, Community, Membership, Street
 from reports.period import Month, Scope
 from reports.sql import PETITION_INTENTS, community_of_group, hour_value, message_filter, utc_hour
-from xiaoqi.clock import local
 
 INTENTS = ("诉求", "咨询", "紧急", "建议", "表扬", "广告", "闲聊")
 SENTIMENTS = ("正面", "中性", "负面")

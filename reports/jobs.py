@@ -17,13 +17,13 @@ from pathlib import Path
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, col, select
 
+from core.clock import SHANGHAI
+from core.events import Outgoing, Priority
+from core.scheduling import CronJob
 from groups.models import Person, Role
 from nlp.segment import Segmenter
 from reports.build import archive_dir, write_report
 from reports.period import Month, resolve_scope
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.outgoing import Outgoing, Priority
-from xiaoqi.scheduling import CronJob
 
 log = logging.getLogger(__name__)
 JOB_NAME = "monthly_report"

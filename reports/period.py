@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import Session, col, select
 
+from core.clock import SHANGHAI, local
+from core.errors import XiaoqiError
 from groups.models import ChatGroup, Community, District, Street
-from xiaoqi.clock import SHANGHAI, local
-from xiaoqi.errors import XiaoqiError
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 SCOPE_KINDS = ("district", "street", "community")

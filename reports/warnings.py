@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.clock import local
 from groups.messages import Message
 from reports.figures import NO_CATEGORY, UNREGISTERED
 from reports.period import Month, Scope
 from reports.sql import PETITION_INTENTS, community_of_group, hour_value, message_filter, utc_hour
 from reports.topics import HotTopic
 from tickets.models import Ticket, TicketReporter
-from xiaoqi.clock import local
 
 BASELINE_MONTHS = 3
 MIN_COUNT = 10

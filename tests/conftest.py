@@ -13,11 +13,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from bot.app import App, create_app
+from core.clock import SHANGHAI
+from core.db import make_engine, session_scope
+from core.settings import Settings
 from groups.registry import load_registry
 from nlp import MessageClassifier, default_model
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import make_engine, migrate, session_scope
-from xiaoqi.settings import Settings
+from xiaoqi.schema import migrate
 
 TESTS = Path(__file__).resolve().parent
 REGISTRY = TESTS / "data" / "registry.yaml"
@@ -73,7 +74,7 @@ def postgres_template() -> Iterator[tuple[str, str]]:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database on each backend (PostgreSQL copies a migrated template)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'xiaoqi.db'}"
+        yield f"sqlite:///{tmp_path / 'core.db'}"
         return
     admin_url, template = request.getfixturevalue("postgres_template")
     name = f"xiaoqi_t_{uuid.uuid4().hex[:12]}"

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from xiaoqi.clock import SHANGHAI
+from core.clock import SHANGHAI
 
 # Registered residents of 幸福社区 (c1) who may vote, added to tests/data/registry.yaml by the test.
 NEIGHBOURS = """\

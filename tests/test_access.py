@@ -23,6 +23,10 @@ from sqlalchemy import inspect, text
 from sqlmodel import col, select
 
 from bot.app import App, create_app
+from core.audit import AuditEntry
+from core.db import session_scope
+from core.outbox import OutboxMessage
+from core.settings import Settings
 from faq.models import FaqQuestion
 from groups.models import Person, Role
 from groups.registry import load_registry
@@ -31,10 +35,6 @@ from nlp import MessageClassifier
 from tickets.models import Ticket
 from web.context import WebContext
 from web.server import create_web
-from xiaoqi.audit import AuditEntry
-from xiaoqi.db import session_scope
-from xiaoqi.outbox import OutboxMessage
-from xiaoqi.settings import Settings
 
 from .simulate import say, simulate
 

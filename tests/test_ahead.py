@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from nlp import Labels
-from xiaoqi.ahead import Ahead, WorkerError
+from sim.ahead import Ahead, WorkerError
 
 
 def test_items_arrive_in_order_from_another_process_with_what_it_cost() -> None:

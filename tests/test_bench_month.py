@@ -1,24 +1,29 @@
-"""`xiaoqi bench month` at a small size: the whole pipeline runs, every message is stored once."""
+"""`bench/month_bench.py` at a small size: the whole pipeline runs, every message is stored once."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, col, select
-from typer.testing import CliRunner
 
 from bot.simulator import Tick
+from core.db import make_engine
+from core.settings import Settings
 from groups.messages import Message
 from groups.registry import parse_registry
 from nlp import MessageClassifier
-from xiaoqi.benchmonth import MONTH_END, MONTH_START, Material, MonthTraffic
-from xiaoqi.benchmonth_district import plan_district, write_registry
-from xiaoqi.cli import app
-from xiaoqi.db import make_engine
-from xiaoqi.settings import Settings
+from sim.district import plan_district, write_registry
+from sim.month import MONTH_END, MONTH_START, Material, MonthTraffic
+
+_SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "month_bench.py"
+_SPEC = importlib.util.spec_from_file_location("month_bench", _SCRIPT)
+assert _SPEC is not None and _SPEC.loader is not None
+month_bench = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(month_bench)
 
 SCENES = Settings().data_dir / "demo" / "scenes.yaml"
 PRINTED = (
@@ -46,14 +51,14 @@ def test_bench_month_runs_the_pipeline(
     cache_dir: Path,
     classifier: MessageClassifier,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("XIAOQI_CACHE_DIR", str(cache_dir))  # the model the session fixture built
     out, numbers = tmp_path / "bench", tmp_path / "bench.json"
-    args = ["bench", "month", "--groups", "20", "--messages", "3000", "--seed", "7", "--out", str(out)]
-    result = CliRunner().invoke(app, [*args, "--db", db_url, "--json", str(numbers)])
+    args = ["--groups", "20", "--messages", "3000", "--seed", "7", "--out", str(out)]
+    month_bench.main([*args, "--db", db_url, "--json", str(numbers)])
 
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    lines = capsys.readouterr().out.splitlines()
     for start in PRINTED:
         assert any(line.startswith(start) for line in lines), start
     data = json.loads(numbers.read_text(encoding="utf-8"))

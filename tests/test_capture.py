@@ -9,11 +9,11 @@ from sqlmodel import select
 
 from bot.app import App, create_app
 from bot.transport.memory import MemoryTransport
-from bot.values import Incoming, MessageKind
+from core.db import session_scope
+from core.events import Incoming, MessageKind
+from core.settings import Settings
 from groups.messages import Message
 from groups.models import Membership, Person, Role
-from xiaoqi.db import session_scope
-from xiaoqi.settings import Settings
 
 from .conftest import START
 

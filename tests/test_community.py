@@ -10,14 +10,14 @@ import pytest
 from sqlmodel import select
 
 from bot.app import App
-from bot.values import Incoming
+from core.audit import AuditEntry
+from core.clock import SHANGHAI
+from core.db import session_scope
+from core.events import Incoming
+from core.quiet import QuietHours
+from core.settings import Settings
 from faq import answer_text, details_text, load_knowledge
 from moderation.models import CaseState, ModerationCase
-from xiaoqi.audit import AuditEntry
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import session_scope
-from xiaoqi.quiet import QuietHours
-from xiaoqi.settings import Settings
 
 from .simulate import say, simulate, tick, to
 

@@ -13,14 +13,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from bot.app import App, create_app
+from core.audit import AuditEntry
+from core.db import session_scope
+from core.outbox import OutboxMessage
 from groups.models import Community
 from tickets.models import Ticket, TicketEvent, TicketState
 from web.console import COOKIE
 from web.context import WebContext
 from web.server import create_web
-from xiaoqi.audit import AuditEntry
-from xiaoqi.db import session_scope
-from xiaoqi.outbox import OutboxMessage
 
 from .conftest import START
 from .simulate import say, simulate

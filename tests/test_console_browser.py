@@ -20,12 +20,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from bot.app import App, create_app
+from core.db import session_scope
 from reports.build import build_report
 from tickets.models import Ticket, TicketEvent, TicketState
 from web.console import COOKIE
 from web.context import WebContext
 from web.server import create_web
-from xiaoqi.db import session_scope
 
 from .conftest import require_or_skip
 from .simulate import say, simulate

@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.app import App
 from consult.models import Ballot, Consultation, ConsultState, Participation, Vote
 from consult.service import tally
-from xiaoqi.db import session_scope
+from core.db import session_scope
 
 from .simulate import say, simulate, tick, to
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from core.settings import Settings
 from nlp import MessageClassifier
 from xiaoqi.cli import app
 from xiaoqi.cli_eval import evaluate
 from xiaoqi.conversations import Label, LabelError, read_labelled
-from xiaoqi.settings import Settings
 
 DATA = Settings().data_dir
 REGISTRY = DATA / "demo" / "registry.yaml"

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from xiaoqi.clock import parse_time
+from core.clock import parse_time
 
 from .conftest import REGISTRY, _database_url
 from .crash_events import NEIGHBOURS, write_events

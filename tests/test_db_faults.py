@@ -17,12 +17,12 @@ from sqlalchemy import create_engine, text
 from sqlmodel import func, select
 
 from bot.app import App, create_app
-from bot.values import Incoming
+from core.db import session_scope
+from core.events import Incoming
+from core.settings import Settings
 from groups.messages import Message
 from groups.registry import load_registry
 from tickets.models import TicketReporter
-from xiaoqi.db import session_scope
-from xiaoqi.settings import Settings
 
 from .conftest import REGISTRY, START, _database_url
 

@@ -13,11 +13,11 @@ from typing import Any
 from sqlmodel import select
 
 from bot.app import App
+from core.db import session_scope
+from core.settings import Settings
 from faq import answer_text, details_text, load_knowledge
 from faq.models import FaqQuestion, QuestionState
 from tickets.models import Ticket
-from xiaoqi.db import session_scope
-from xiaoqi.settings import Settings
 
 from .simulate import say, simulate, to
 

@@ -10,13 +10,14 @@ from hypothesis import strategies as st
 from sqlmodel import col, func, select
 
 from bot.app import App
-from bot.values import Incoming, MessageKind
+from core.db import session_scope
+from core.events import Incoming, MessageKind
 from faq.models import FaqQuestion
 from groups.messages import Message
-from moderation.models import ModerationCase, ModerationExempt
+from groups.models import ModerationExempt
+from moderation.models import ModerationCase
 from notices.models import Notice
 from tickets.models import TicketEvent
-from xiaoqi.db import session_scope
 
 from .conftest import START
 

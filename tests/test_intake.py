@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.app import App
+from core.db import session_scope
 from tickets.models import Ticket
-from xiaoqi.db import session_scope
 
 from .simulate import say, simulate, tick, to
 

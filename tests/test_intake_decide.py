@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from tickets.conversation import Conversation, Earlier, OpenTicket, quote_of
 from tickets.intake import Action, IntakePolicy, Reading, bare_place, decide
-from xiaoqi.settings import Settings
 
 NOW = datetime(2026, 11, 3, 1, 0, tzinfo=UTC)
 POLICY = IntakePolicy.load(Settings().data_dir / "tickets" / "intake.yaml")

@@ -12,8 +12,8 @@ from typing import Any
 from sqlmodel import select
 
 from bot.app import App
+from core.db import session_scope
 from tickets.models import Rating, Ticket, TicketReporter, TicketState
-from xiaoqi.db import session_scope
 
 from .simulate import say, simulate, tick, to
 

@@ -18,7 +18,11 @@ from sqlmodel import Session, col, create_engine, func, select
 from typer.testing import CliRunner
 
 from bot.app import App, create_app
-from bot.values import Incoming
+from core.audit import AuditEntry
+from core.errors import XiaoqiError
+from core.events import Incoming
+from core.outbox import OutboxMessage
+from core.settings import Settings
 from groups.models import ChatGroup, Person
 from tickets.models import Rating, Ticket, TicketEvent, TicketReporter
 from tickets.ratings import RatingSaid, rate
@@ -27,11 +31,7 @@ from web.keys import SECRET_FILE, api_client_for, caller_secret, create_api_clie
 from web.models import ApiClient
 from web.open311 import public_description
 from web.server import create_web
-from xiaoqi.audit import AuditEntry
 from xiaoqi.cli import app as cli
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.outbox import OutboxMessage
-from xiaoqi.settings import Settings
 
 from .conftest import START
 

@@ -21,7 +21,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from bot.app import App
-from bot.values import Incoming
+from core.events import Incoming
 from web.context import WebContext
 from web.keys import create_api_client
 from web.server import create_web

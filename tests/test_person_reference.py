@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, create_app
-from bot.values import Incoming
+from core.db import session_scope
+from core.events import Incoming
+from core.settings import Settings
 from groups.models import Person
 from groups.people import AmbiguousPerson, PersonNotFound, Want, resolve_person
 from groups.registry import load_registry
 from tickets.lifecycle import get_ticket
-from xiaoqi.db import session_scope
-from xiaoqi.settings import Settings
 
 from .conftest import START
 from .simulate import say, simulate, to

@@ -10,15 +10,15 @@ import pytest
 from sqlmodel import Session
 
 from bot.app import App
+from core.clock import SHANGHAI
+from core.db import session_scope
+from core.privacy import mask_private_numbers
 from groups.models import Person, Role
 from nlp.segment import Segmenter
 from reports.casework import ConsultSection, typical_cases
 from reports.names import NameMask
 from reports.period import Month, Scope
 from tickets.models import Rating, Ticket, TicketReporter, TicketState
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import session_scope
-from xiaoqi.privacy import mask_private_numbers
 
 MASKED = [
     # landlines with a space or dash inside, brackets, or the area code run on

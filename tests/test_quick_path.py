@@ -13,14 +13,14 @@ from sqlalchemy import MetaData, create_engine, select
 
 from bot.app import create_app
 from bot.simulator import drain, output_record, replay
-from bot.values import Incoming, Outgoing
+from core.db import session_scope
+from core.events import Incoming, Outgoing
+from core.settings import Settings
 from groups.registry import load_registry
 from nlp import MessageClassifier
-from xiaoqi.benchmonth import MONTH_END, Material, MonthTraffic
-from xiaoqi.benchmonth_district import DistrictPlan, plan_district, write_registry
-from xiaoqi.db import session_scope
+from sim.district import DistrictPlan, plan_district, write_registry
+from sim.month import MONTH_END, Material, MonthTraffic
 from xiaoqi.demo_staff import DemoPeople
-from xiaoqi.settings import Settings
 
 SCENES = Settings().data_dir / "demo" / "scenes.yaml"
 GROUPS, MESSAGES, SEED = 24, 2500, 11

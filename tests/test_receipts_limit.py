@@ -8,7 +8,7 @@ from sqlmodel import select
 from bot.app import App
 from consult.models import Ballot
 from consult.service import RECEIPT_TRIES
-from xiaoqi.db import session_scope
+from core.db import session_scope
 
 from .simulate import say, simulate, to
 

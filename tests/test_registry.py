@@ -9,9 +9,9 @@ from sqlmodel import func, select
 
 from access.policy import Level, Reach, reach_of
 from bot.app import App
+from core.db import session_scope
 from groups.models import ChatGroup, Membership, Person, Role, RoutingRule
 from groups.registry import RegistryError, load_registry, parse_registry
-from xiaoqi.db import session_scope
 
 from .conftest import REGISTRY
 

@@ -13,15 +13,15 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.app import App
-from bot.values import Incoming
+from core.clock import SHANGHAI
+from core.db import session_scope
+from core.events import Incoming
 from groups.messages import Message
 from nlp import Labels
 from reports.build import ReportFiles, build_report
 from reports.casework import staff_label
 from reports.render import SECTION_TITLES
 from tickets.models import Ticket, TicketState
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import session_scope
 
 from .conftest import require_or_skip
 

@@ -11,14 +11,14 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import App, create_app
+from core.clock import SHANGHAI
+from core.db import session_scope
+from core.outbox import OutboxMessage
+from core.scheduling import JobRun
+from core.settings import Settings
 from groups.registry import load_registry
 from reports.build import build_report, default_segmenter
 from reports.jobs import JOB_NAME, monthly_report_job, monthly_trigger
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import session_scope
-from xiaoqi.outbox import OutboxMessage
-from xiaoqi.scheduling import JobRun
-from xiaoqi.settings import Settings
 
 from .conftest import REGISTRY, require_or_skip
 from .test_report import BUILT_AT, simulate_month

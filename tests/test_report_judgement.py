@@ -8,15 +8,14 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.app import App, default_segmenter
+from core.clock import SHANGHAI
+from core.db import session_scope
 from groups.messages import Message
-from groups.models import Person, Role
-from moderation.models import ModerationExempt
+from groups.models import ModerationExempt, Person, Role
 from reports.casework import ConsultSection, typical_cases
 from reports.period import Month, Scope
 from reports.topics import hot_topics
 from tickets.models import Rating, Ticket, TicketReporter, TicketState
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import session_scope
 
 OCTOBER = Month(2026, 10)
 DISTRICT = Scope("district", None, "测试区", None, None)

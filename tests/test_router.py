@@ -14,12 +14,12 @@ from bot.app import App
 from bot.router import Router, UsageError
 from bot.simulator import replay
 from bot.transport.memory import MemoryTransport
-from bot.values import Incoming, MessageKind, Outgoing
+from core.audit import AuditEntry
+from core.db import session_scope
+from core.errors import XiaoqiError
+from core.events import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import Person
-from xiaoqi.audit import AuditEntry
-from xiaoqi.db import session_scope
-from xiaoqi.errors import XiaoqiError
 
 from .conftest import START
 
@@ -162,8 +162,8 @@ async def test_odd_messages_never_crash(bot: MemoryTransport) -> None:
 async def test_every_staff_command_is_in_the_audit_log(app: App, bot: MemoryTransport) -> None:
     from sqlmodel import select
 
-    from xiaoqi.audit import AuditEntry
-    from xiaoqi.db import session_scope
+    from core.audit import AuditEntry
+    from core.db import session_scope
 
     await bot.say("#统计 本周", sender="wxid_sg", group="g1@chatroom")
     await bot.say("#帮助", sender="wxid_r1", group="g1@chatroom")

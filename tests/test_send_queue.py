@@ -15,16 +15,15 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, select
 
 from bot.app import App, create_app
-from bot.values import Incoming, Outgoing
+from core.clock import SHANGHAI
+from core.db import session_scope
+from core.events import Incoming, Outgoing, Priority
+from core.outbox import OutboxMessage, OutboxState
+from core.scheduling import CronJob
+from core.settings import SendLimits, Settings
 from groups.messages import Message
 from groups.models import ChatGroup
 from groups.registry import load_registry
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import session_scope
-from xiaoqi.outbox import OutboxMessage, OutboxState
-from xiaoqi.outgoing import Priority
-from xiaoqi.scheduling import CronJob
-from xiaoqi.settings import SendLimits, Settings
 
 from .conftest import REGISTRY, START
 from .simulate import say, simulate

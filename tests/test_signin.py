@@ -18,15 +18,15 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot.app import App, create_app
+from core.audit import AuditEntry
+from core.clock import SHANGHAI
+from core.db import session_scope
+from core.events import Priority
+from core.outbox import OutboxMessage
 from web import auth
 from web.context import WebContext
 from web.models import ConsoleSession, SignInCode
 from web.server import create_web
-from xiaoqi.audit import AuditEntry
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import session_scope
-from xiaoqi.outbox import OutboxMessage
-from xiaoqi.outgoing import Priority
 
 from .test_console import Clock
 

@@ -12,9 +12,9 @@ from sqlmodel import Session
 
 from bot.app import App
 from bot.simulator import run_simulation
-from bot.values import Outgoing
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.scheduling import CronJob
+from core.clock import SHANGHAI
+from core.events import Outgoing
+from core.scheduling import CronJob
 
 
 def _run(app: App, events: Sequence[dict[str, object] | str]) -> tuple[list[dict[str, object]], str, int]:

@@ -8,10 +8,10 @@ from dataclasses import replace
 from sqlmodel import col, select
 
 from bot.app import App
+from core.db import session_scope
+from core.errors import XiaoqiError
 from tickets.lifecycle import accept, get_ticket
 from tickets.models import Rating, Ticket, TicketEvent, TicketState
-from xiaoqi.db import session_scope
-from xiaoqi.errors import XiaoqiError
 
 from .simulate import say, simulate, tick, to
 
@@ -171,7 +171,7 @@ def test_duplicates_from_two_groups_merge_and_raise_priority(app: App) -> None:
 def _ticket_deadline_without_priority():  # 其他: 5 working days from Mon 2 Nov
     from datetime import datetime
 
-    from xiaoqi.clock import SHANGHAI
+    from core.clock import SHANGHAI
 
     return datetime(2026, 11, 10, tzinfo=SHANGHAI)
 
@@ -226,8 +226,8 @@ def test_two_staff_accepting_at_once_make_one_acceptance(app: App) -> None:
     def try_accept(person_id: str) -> None:
         from datetime import datetime
 
+        from core.clock import SHANGHAI
         from groups.models import Person
-        from xiaoqi.clock import SHANGHAI
 
         with session_scope(app.engine) as session:
             ticket = get_ticket(session, 1)
@@ -252,8 +252,8 @@ def test_two_staff_accepting_at_once_make_one_acceptance(app: App) -> None:
 def test_report_figures_on_every_backend(app: App) -> None:
     from datetime import datetime
 
+    from core.clock import SHANGHAI
     from tickets.stats import ticket_figures
-    from xiaoqi.clock import SHANGHAI
 
     simulate(
         app,

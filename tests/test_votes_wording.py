@@ -16,9 +16,9 @@ from sqlmodel import select
 from bot.app import App, create_app
 from consult.models import Consultation, CountLine, Opinion
 from consult.service import tally
+from core.db import session_scope
+from core.settings import Settings
 from groups.registry import load_registry
-from xiaoqi.db import session_scope
-from xiaoqi.settings import Settings
 
 from .conftest import REGISTRY
 from .simulate import say, simulate, tick, to

@@ -13,14 +13,14 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.app import App, create_app
+from core.db import session_scope
+from core.outbox import OutboxMessage
 from web import serve as web_serve
 from web.console import COOKIE
 from web.context import WebContext
 from web.models import ConsoleSession
 from web.server import MAX_BODY, create_web
 from xiaoqi.cli import app as cli
-from xiaoqi.db import session_scope
-from xiaoqi.outbox import OutboxMessage
 
 from .test_console import Clock
 

@@ -26,11 +26,11 @@ from bot.transport.wechaty import (
     to_incoming,
     with_mention_prefix,
 )
-from bot.values import Incoming, MessageKind, Outgoing
+from core.clock import SHANGHAI
+from core.db import session_scope
+from core.events import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import Membership
-from xiaoqi.clock import SHANGHAI
-from xiaoqi.db import session_scope
 
 from .conftest import START, require_or_skip
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core.clock import SHANGHAI
 from tickets.workdays import WorkCalendar
-from xiaoqi.clock import SHANGHAI
 
 
 def test_weekends_holidays_and_make_up_days() -> None:

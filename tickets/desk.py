@@ -13,6 +13,10 @@ from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from core.errors import XiaoqiError
+from core.events import Outgoing, Priority
+from core.privacy import mask_private_numbers
+from core.scheduling import mark_schedule_changed
 from groups.models import ChatGroup, Community, Department, Person, on_wechat, person_label
 from groups.noise import NoiseBudget
 from tickets import texts
@@ -20,10 +24,6 @@ from tickets.intake import IntakePolicy
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from tickets.policy import TicketPolicy
 from tickets.workdays import WorkCalendar
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.outgoing import Outgoing, Priority
-from xiaoqi.privacy import mask_private_numbers
-from xiaoqi.scheduling import mark_schedule_changed
 
 S = TicketState
 URGENT_SUPERVISE_AFTER = timedelta(minutes=30)

@@ -9,6 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from core.errors import XiaoqiError
+from core.events import Outgoing
+from core.numbers import bare_number, record_id
 from groups.models import Person
 from tickets import texts
 from tickets.desk import (
@@ -23,9 +26,6 @@ from tickets.desk import (
 from tickets.models import OPEN_STATES, ExtensionRequest, Ticket, TicketAlerted, TicketEvent, TicketState
 from tickets.ratings import auto_close, rated
 from tickets.routing import grid_worker, leaders, social_worker
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.numbers import bare_number, record_id
-from xiaoqi.outgoing import Outgoing
 
 
 def get_ticket(session: Session, number: str | int) -> Ticket:

@@ -9,12 +9,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from core.errors import XiaoqiError
+from core.events import Outgoing
 from groups.models import Person
 from tickets import texts
 from tickets.desk import Desk, S, notify_handler, notify_reporters
 from tickets.models import Rating, Ticket, TicketEvent, TicketReporter
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.outgoing import Outgoing
 
 # longest first, so that 不满意 is never read as 满意
 _WORDS: dict[str, Rating] = {

@@ -11,6 +11,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.clock import local
+from core.events import Outgoing
+from core.privacy import mask_private_numbers
+from core.scheduling import mark_schedule_changed
 from groups.messages import Message
 from groups.models import ChatGroup, Person, on_wechat, person_label
 from tickets import texts
@@ -20,10 +24,6 @@ from tickets.matching import Report, same_problem
 from tickets.models import OPEN_STATES, Ticket, TicketEvent, TicketReporter, TicketState
 from tickets.routing import Assignment, grid_worker, route, social_worker
 from tickets.similarity import similarity
-from xiaoqi.clock import local
-from xiaoqi.outgoing import Outgoing
-from xiaoqi.privacy import mask_private_numbers
-from xiaoqi.scheduling import mark_schedule_changed
 
 URGENT = "紧急"
 _FIRE = re.compile(r"火|烟|燃气|煤气|天然气|液化气|焦味|糊味|爆炸|电瓶.*(炸|冒)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from xiaoqi.clock import local
+from core.clock import local
 
 
 def when(moment: datetime) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import chinese_calendar
 import yaml
 
-from xiaoqi.clock import SHANGHAI
+from core.clock import SHANGHAI
 
 log = logging.getLogger(__name__)
 

@@ -17,17 +17,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select, update
 
+from core.audit import record
+from core.errors import XiaoqiError
+from core.events import Outgoing, Priority
+from core.limits import take
 from groups.models import STAFF_ROLES, Person
 from web.models import ConsoleSession, SignInCode
-from xiaoqi.audit import record
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.limits import take
-from xiaoqi.outgoing import Outgoing, Priority
 
 log = logging.getLogger(__name__)
 
 # Sign-in limits. Each is one counter in the database taken with one conditional UPDATE (the code's own
-# try counter, or xiaoqi.limits), so concurrent requests cannot pass it: an anonymous caller can neither
+# try counter, or core.limits), so concurrent requests cannot pass it: an anonymous caller can neither
 # flood staff's WeChat with codes, nor guess a code, nor spend the send budget the bot shares.
 LIMIT_WINDOW = timedelta(hours=1)  # every "per hour" below
 CODE_TTL = timedelta(minutes=5)

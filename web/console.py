@@ -19,7 +19,9 @@ from jinja2 import Environment, FileSystemLoader
 from sqlmodel import Session, col, select
 
 from access.policy import Level, Verb, reach_of
-from bot.values import Incoming
+from core.audit import record
+from core.clock import local
+from core.events import Incoming, Priority
 from groups.messages import Message
 from groups.models import ChatGroup, Community, Department, Person
 from nlp.labels import CATEGORIES
@@ -37,9 +39,6 @@ from web.queries import (
     overview,
     read_directory,
 )
-from xiaoqi.audit import record
-from xiaoqi.clock import local
-from xiaoqi.outgoing import Priority
 
 log = logging.getLogger(__name__)
 COOKIE = "xiaoqi_console"

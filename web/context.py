@@ -13,8 +13,8 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from bot.app import App
-from xiaoqi.clock import wall_now
-from xiaoqi.db import session_scope
+from core.clock import wall_now
+from core.db import session_scope
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from core.audit import record
+from core.errors import XiaoqiError
+from core.settings import Settings
 from web.models import ApiClient
-from xiaoqi.audit import record
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.settings import Settings
 
 MAX_NAME = 100
 SECRET_FILE = "open311-secret"

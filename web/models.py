@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from xiaoqi.db import UTCDateTime
+from core.db import UTCDateTime
 
 
 class SignInCode(SQLModel, table=True):

@@ -30,6 +30,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from access.api import api_filed, api_may_read, api_reads, source_of
+from core.audit import AuditEntry, record
+from core.clock import iso_local, parse_time
+from core.events import Outgoing, Priority
+from core.numbers import record_id
+from core.privacy import mask_private_numbers
 from groups.models import EXTERNAL_PERSON_PREFIX, ChatGroup, Community, Department, Person, Role
 from nlp.labels import CATEGORIES
 from reports.names import TOP_SURNAMES, NameMask
@@ -41,11 +46,6 @@ from web.context import WebContext
 from web.keys import api_client_for, caller_id, caller_secret
 from web.models import ApiClient
 from web.queries import LISTED, Directory, names
-from xiaoqi.audit import AuditEntry, record
-from xiaoqi.clock import iso_local, parse_time
-from xiaoqi.numbers import record_id
-from xiaoqi.outgoing import Outgoing, Priority
-from xiaoqi.privacy import mask_private_numbers
 
 # code, name (our category, verbatim), description, keywords, group
 _SERVICES: tuple[tuple[str, str, str, str, str], ...] = (

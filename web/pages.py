@@ -17,12 +17,12 @@ from sqlmodel import Session, col, select
 from access.policy import Verb
 from consult.models import Consultation, ConsultState
 from consult.service import tally, turnout
+from core.audit import record
+from core.leases import Lease
+from core.outbox import backlog
 from groups.messages import Message
 from groups.models import ChatGroup, Community, Membership, Person
 from web.context import WebContext
-from xiaoqi.audit import record
-from xiaoqi.leases import Lease
-from xiaoqi.outbox import backlog
 
 ARCHIVE_KEY = re.compile(r"^\d{4}-\d{2}(-[a-z0-9_-]{1,60})?$")
 REPORT_FILES = {"report.html": "text/html; charset=utf-8", "report.pdf": "application/pdf"}

@@ -12,10 +12,10 @@ from sqlalchemy import ColumnElement, Row, and_, case, false, func, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from core.clock import local
 from groups.messages import Message
 from groups.models import ChatGroup, Community, Department, Person, Role
 from tickets.models import OPEN_STATES, Rating, Ticket, TicketState
-from xiaoqi.clock import local
 
 PAGE = 50
 

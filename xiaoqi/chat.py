@@ -12,11 +12,11 @@ from sqlmodel import select
 
 from bot.app import App
 from bot.transport.memory import MemoryTransport
-from bot.values import Outgoing
+from core.clock import SHANGHAI, iso_local, local, parse_time, wall_now
+from core.db import session_scope
+from core.events import Outgoing
 from groups.models import ROLE_LABELS, ChatGroup, Membership, Person
 from groups.registry import ROLE_NAMES
-from xiaoqi.clock import SHANGHAI, iso_local, local, parse_time, wall_now
-from xiaoqi.db import session_scope
 
 HELP = """\
 直接输入文字 = 以当前成员身份在当前群里发言（@小棲 开头即 @ 机器人）。

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from xiaoqi.settings import Settings
+from core.settings import Settings
 
 app = typer.Typer(
     help="小棲 Xiaoqi: a robot social worker for community WeChat groups.",
@@ -27,14 +27,12 @@ consult_app = typer.Typer(help="Community consultations (协商议事).")
 app.add_typer(consult_app, name="consult")
 report_app = typer.Typer(help="The monthly public-opinion report (民情月报).")
 app.add_typer(report_app, name="report")
-bench_app = typer.Typer(help="Benchmarks of the whole pipeline.")
-app.add_typer(bench_app, name="bench")
 api_key_app = typer.Typer(help="API keys of the external systems that call the Open311 API.")
 app.add_typer(api_key_app, name="api-key")
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (default: $XIAOQI_DATABASE_URL or sqlite:///xiaoqi.db)."),
+    typer.Option("--db", help="Database URL (default: $XIAOQI_DATABASE_URL or sqlite:///core.db)."),
 ]
 
 
@@ -65,8 +63,9 @@ def registry_load(
     db: DbOption = None,
 ) -> None:
     """Validate a registry file and load it into the database (all or nothing)."""
+    from core.db import make_engine, session_scope
     from groups.registry import RegistryError, load_registry
-    from xiaoqi.db import make_engine, migrate, session_scope
+    from xiaoqi.schema import migrate
 
     _setup_logging()
     settings = Settings.from_env(database_url=db)
@@ -86,7 +85,8 @@ def registry_load(
 @db_app.command("upgrade")
 def db_upgrade(db: DbOption = None) -> None:
     """Apply schema migrations up to the newest revision."""
-    from xiaoqi.db import make_engine, migrate
+    from core.db import make_engine
+    from xiaoqi.schema import migrate
 
     _setup_logging(logging.INFO)
     migrate(make_engine(Settings.from_env(database_url=db).database_url))
@@ -105,8 +105,9 @@ def labels_export(
 
     from sqlmodel import col, select
 
+    from core.db import make_engine, session_scope
     from tickets.models import LabelledExample
-    from xiaoqi.db import make_engine, migrate, session_scope
+    from xiaoqi.schema import migrate
 
     engine = make_engine(Settings.from_env(database_url=db).database_url)
     migrate(engine)
@@ -172,8 +173,8 @@ def simulate(
 
 def _app_with_registry(settings: Settings, registry: Path):  # type: ignore[no-untyped-def]
     from bot.app import create_app
+    from core.db import session_scope
     from groups.registry import RegistryError, load_registry
-    from xiaoqi.db import session_scope
     from xiaoqi.nlp_wiring import load_classifier
 
     bot = create_app(settings, classifier=load_classifier(settings))
@@ -239,7 +240,8 @@ def serve(
 
 
 def _web_session(db: str | None):  # type: ignore[no-untyped-def]
-    from xiaoqi.db import make_engine, migrate, session_scope
+    from core.db import make_engine, session_scope
+    from xiaoqi.schema import migrate
 
     engine = make_engine(Settings.from_env(database_url=db).database_url)
     migrate(engine)
@@ -255,9 +257,9 @@ def api_key_add(
     ] = False,
 ) -> None:
     """Create a key for a system; it is shown once here and only its hash is stored."""
+    from core.clock import wall_now
+    from core.errors import XiaoqiError
     from web.keys import create_api_client
-    from xiaoqi.clock import wall_now
-    from xiaoqi.errors import XiaoqiError
 
     try:
         with _web_session(db) as session:
@@ -272,8 +274,8 @@ def api_key_revoke(
     name: Annotated[str, typer.Argument(help="The external system.")], db: DbOption = None
 ) -> None:
     """Revoke a system's key at once."""
+    from core.clock import wall_now
     from web.keys import revoke_api_client
-    from xiaoqi.clock import wall_now
 
     with _web_session(db) as session:
         if not revoke_api_client(session, name, wall_now()):
@@ -287,9 +289,10 @@ def queue(db: DbOption = None) -> None:
     from datetime import datetime
 
     from bot.handlers.basic import describe_backlog
-    from xiaoqi.clock import SHANGHAI
-    from xiaoqi.db import make_engine, migrate, session_scope
-    from xiaoqi.outbox import backlog
+    from core.clock import SHANGHAI
+    from core.db import make_engine, session_scope
+    from core.outbox import backlog
+    from xiaoqi.schema import migrate
 
     settings = Settings.from_env(database_url=db)
     engine = make_engine(settings.database_url)
@@ -309,7 +312,8 @@ def consult_show(
 
     from consult.models import Consultation
     from consult.service import tally, turnout
-    from xiaoqi.db import make_engine, migrate, session_scope
+    from core.db import make_engine, session_scope
+    from xiaoqi.schema import migrate
 
     settings = Settings.from_env(database_url=db)
     engine = make_engine(settings.database_url)
@@ -350,9 +354,10 @@ def report_build(
     ] = None,
 ) -> None:
     """Build the monthly report (HTML and PDF) for the district, one street or one community."""
+    from core.db import make_engine
+    from core.errors import XiaoqiError
     from reports.build import build_report
-    from xiaoqi.db import make_engine, migrate
-    from xiaoqi.errors import XiaoqiError
+    from xiaoqi.schema import migrate
 
     if street and community:
         raise _fail("give --street or --community, not both")
@@ -401,41 +406,6 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     _setup_logging(logging.ERROR, out / "xiaoqi.log")
     run_demo(Settings.from_env(), out)
-
-
-@bench_app.command("month")
-def bench_month(
-    groups: Annotated[int, typer.Option("--groups", min=1, help="Groups in the generated district.")] = 1160,
-    messages: Annotated[
-        int, typer.Option("--messages", min=1, help="Messages in the month (duplicate deliveries on top).")
-    ] = 350_000,
-    db: Annotated[
-        str | None, typer.Option("--db", help="Database URL, best a fresh one (default: OUT/xiaoqi.db, new).")
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="The same seed generates the same month.")] = 1,
-    out: Annotated[
-        Path, typer.Option("--out", help="Registry, database, log, replies and report go here.")
-    ] = Path("xiaoqi-bench"),
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the numbers as JSON.")] = None,
-) -> None:
-    """Generate a district-month (October 2026) and time it through the full pipeline and the report."""
-    import json
-
-    from rich.console import Console
-
-    from xiaoqi.benchmonth_run import BenchOptions, run_bench, summary_lines
-
-    out.mkdir(parents=True, exist_ok=True)
-    _setup_logging(logging.ERROR, out / "xiaoqi.log")
-    console = Console(highlight=False)
-    options = BenchOptions(groups=groups, messages=messages, seed=seed, out=out, database_url=db)
-    result = run_bench(Settings.from_env(), options, console)
-    for line in summary_lines(result):
-        console.print(line, soft_wrap=True, markup=False)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        console.print(f"numbers written to {json_path}", soft_wrap=True, markup=False)
 
 
 def _mount_nlp() -> None:

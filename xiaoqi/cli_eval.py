@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from core.settings import Settings
 from xiaoqi.conversations import Figures, LabelError, figures, read_labelled, summary_rows
-from xiaoqi.settings import Settings
 
 INTAKE_LOGGER = "bot.handlers.tickets"
 INTAKE_LOG = "intake %s: %s (%s)"
@@ -43,8 +43,8 @@ def evaluate(
     """Replay `events` through the simulator on `settings.database_url` and compare with its labels;
     `decisions` receives intake's decision for each message."""
     from bot.simulator import run_simulation
+    from core.db import session_scope
     from xiaoqi.cli import _app_with_registry
-    from xiaoqi.db import session_scope
 
     with events.open(encoding="utf-8") as lines:
         talk = read_labelled(lines, settings.bot_id)

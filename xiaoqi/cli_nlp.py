@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from core.settings import Settings
 from xiaoqi.nlp_wiring import load_classifier
-from xiaoqi.settings import Settings
 
 if TYPE_CHECKING:
     from nlp import Corpus, MessageClassifier, TrainConfig

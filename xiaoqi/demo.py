@@ -18,7 +18,10 @@ from sqlmodel import Session, col, select
 
 from bot.app import App, create_app
 from bot.simulator import EventError, Tick, drain, output_record, parse_event, replay
-from bot.values import Incoming, Outgoing
+from core.clock import local
+from core.db import session_scope
+from core.events import Incoming, Outgoing
+from core.settings import Settings
 from faq.models import FaqQuestion
 from groups.messages import KIND_LABELS, Message, MessageKind, residents_group_speech
 from groups.models import Membership, Person
@@ -26,12 +29,9 @@ from groups.registry import load_registry
 from moderation.models import ModerationCase
 from notices.models import Notice, NoticeRun
 from tickets.models import Ticket
-from xiaoqi.clock import local
 from xiaoqi.conversations import Conversation, Figures, figures, read_labelled
-from xiaoqi.db import session_scope
 from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
-from xiaoqi.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def _summary(session: Session, traffic: Traffic, talk: Conversation, seconds: fl
     if residents := residents_group_speech(session):
         table.add_row("小棲的群消息 / 每百条居民发言", f"{100 * traffic.sent_to_groups / residents:.1f}")
     table.add_row("用时", f"{seconds:.1f} 秒")
-    table.add_row("数据库 / 日志", f"{out / 'xiaoqi.db'} / {out / 'xiaoqi.log'}")
+    table.add_row("数据库 / 日志", f"{out / 'core.db'} / {out / 'xiaoqi.log'}")
     table.add_row("小棲的全部回复", str(out / "replies.jsonl"))
     return table
 
@@ -218,8 +218,8 @@ def ticket_summary(session: Session) -> list[tuple[str, str]]:
 def run_demo(settings: Settings, out: Path, console: Console | None = None) -> None:
     console = console or Console()
     started = time.perf_counter()
-    db_path = out / "xiaoqi.db"
-    for stale in (db_path, out / "xiaoqi.db-wal", out / "xiaoqi.db-shm"):
+    db_path = out / "core.db"
+    for stale in (db_path, out / "core.db-wal", out / "core.db-shm"):
         stale.unlink(missing_ok=True)
     settings = replace(settings, database_url=f"sqlite:///{db_path}")
     demo_dir = settings.data_dir / "demo"

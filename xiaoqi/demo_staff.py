@@ -10,9 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.values import Incoming
-from xiaoqi.clock import local
-from xiaoqi.outgoing import Outgoing
+from core.clock import local
+from core.events import Incoming, Outgoing
 
 _ASSIGNED = re.compile(r"回复“#签收 (\d+)”")
 _RATE = re.compile(r"已经办好：[^\n]*\n您满意吗")  # tickets.texts.RESOLVED

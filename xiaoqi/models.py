@@ -1,6 +1,11 @@
 """Imports every table so that SQLModel.metadata (and Alembic) sees the whole schema."""
 
 from consult.models import Ballot, Consultation, ConsultGroup, FollowUp, Opinion, Participation, Vote
+from core.audit import AuditEntry
+from core.leases import Lease
+from core.limits import RateCounter
+from core.outbox import OutboxMessage
+from core.scheduling import JobRun
 from faq.models import FaqQuestion
 from groups.messages import Message
 from groups.models import (
@@ -10,11 +15,12 @@ from groups.models import (
     District,
     Grid,
     Membership,
+    ModerationExempt,
     Person,
     RoutingRule,
     Street,
 )
-from moderation.models import ModerationCase, ModerationExempt
+from moderation.models import ModerationCase
 from notices.models import Notice, NoticeRun
 from tickets.models import (
     ExtensionRequest,
@@ -25,11 +31,6 @@ from tickets.models import (
     TicketReporter,
 )
 from web.models import ApiClient, ConsoleSession, SignInCode
-from xiaoqi.audit import AuditEntry
-from xiaoqi.leases import Lease
-from xiaoqi.limits import RateCounter
-from xiaoqi.outbox import OutboxMessage
-from xiaoqi.scheduling import JobRun
 
 __all__ = [
     "ApiClient",

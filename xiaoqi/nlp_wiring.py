@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from core.settings import Settings
 from nlp import MessageClassifier, default_model
-from xiaoqi.settings import Settings
 
 log = logging.getLogger(__name__)
 

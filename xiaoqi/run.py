@@ -22,8 +22,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
-from bot.values import Incoming, Outgoing
-from xiaoqi.clock import SHANGHAI
+from core.clock import SHANGHAI
+from core.events import Incoming, Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -12,20 +12,20 @@ from sqlmodel import Session, select
 from access.policy import Refused, Verb
 from bot import replies
 from bot.router import Context, Guard, Router, UsageError
-from bot.values import Outgoing
+from core.clock import local
+from core.events import Outgoing
+from core.outbox import Backlog, backlog
 from faq import Matter, answer_text
 from faq import questions as faq
 from faq.asking import asks_details, asks_everyone, is_question, is_statement
-from groups.activity import activity
 from groups.messages import KIND_LABELS, MAX_STORED_CHARS, MessageKind
 from groups.models import STAFF_ROLES, ChatGroup, Community, Grid, Membership, Person
 from groups.scope import ScopeKind
 from moderation.service import reason_for
 from nlp.normalize import normalize
 from nlp.rules import emergency_rule
+from reports.activity import activity
 from tickets.conversation import quote_of
-from xiaoqi.clock import local
-from xiaoqi.outbox import Backlog, backlog
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -9,14 +9,13 @@ from sqlmodel import Session
 
 from access.policy import Verb
 from bot.router import Context, Guard, Router, UsageError, first_word
-from bot.values import Incoming
+from core.events import Incoming, Outgoing, Priority
 from faq import answer_text, details_text
 from faq import questions as faq
 from faq.asking import asks_details, is_question, is_statement
 from groups.messages import Message, MessageKind
 from groups.models import ChatGroup, Membership, Person
 from groups.welcome import needs_welcome, nickname_fits, welcome_text
-from xiaoqi.outgoing import Outgoing, Priority
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -10,11 +10,11 @@ from sqlmodel import Session
 
 from access.policy import Verb
 from bot.router import SILENT, Context, Guard, Router, UsageError, _Silent
-from bot.values import Incoming, MessageKind, Outgoing
 from consult import receipts, service, texts, wording
 from consult.jobs import ConsultationJob
 from consult.models import Consultation, ConsultState
 from consult.service import ConsultError
+from core.events import Incoming, MessageKind, Outgoing
 from groups.models import ChatGroup, Person, person_label
 from groups.people import resolve_person
 from groups.scope import ScopeKind, resolve_scope

@@ -9,14 +9,13 @@ from sqlmodel import Session
 
 from access.policy import Verb
 from bot.router import SILENT, Context, Guard, Router, UsageError, _Silent, first_word
-from bot.values import Incoming
+from core.clock import local
+from core.events import Incoming, Outgoing
 from groups.messages import MAX_STORED_CHARS, Message, MessageKind
 from groups.models import Person
 from groups.people import Want, resolve_person
 from moderation import service
 from moderation.models import CaseState
-from xiaoqi.clock import local
-from xiaoqi.outgoing import Outgoing
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -11,7 +11,10 @@ from sqlmodel import Session, col, or_, select
 
 from access.policy import Verb
 from bot.router import Context, Guard, Router, UsageError, first_word
-from bot.values import Incoming, MessageKind, Outgoing
+from core.clock import local
+from core.errors import XiaoqiError
+from core.events import Incoming, MessageKind, Outgoing
+from core.privacy import mask_private_numbers
 from groups.messages import Message
 from groups.models import ChatGroup, Membership, Person, Role
 from groups.people import Want, resolve_person
@@ -33,9 +36,6 @@ from tickets.models import (
 )
 from tickets.ratings import awaiting_rating, read_rating
 from tickets.service import URGENT, Filed, file_petition, join_ticket, standing
-from xiaoqi.clock import local
-from xiaoqi.errors import XiaoqiError
-from xiaoqi.privacy import mask_private_numbers
 
 if TYPE_CHECKING:
     from bot.app import App

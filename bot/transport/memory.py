@@ -6,7 +6,7 @@ import itertools
 from datetime import datetime, timedelta
 
 from bot.app import App
-from bot.values import Incoming, MessageKind, Outgoing
+from core.events import Incoming, MessageKind, Outgoing
 
 
 class MemoryTransport:

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import App
-from bot.values import Incoming, MessageKind, Outgoing
+from core.events import Incoming, MessageKind, Outgoing
 
 log = logging.getLogger(__name__)
 

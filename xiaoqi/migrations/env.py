@@ -10,8 +10,8 @@ from xiaoqi import models  # noqa: F401  (registers every table on SQLModel.meta
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:  # plain `alembic` command line: use the configured URL
-    from xiaoqi.db import make_engine
-    from xiaoqi.settings import Settings
+    from core.db import make_engine
+    from core.settings import Settings
 
     engine = make_engine(Settings.from_env().database_url)
 

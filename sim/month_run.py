@@ -28,19 +28,19 @@ from sqlmodel import col, select
 
 from bot.app import create_app
 from bot.simulator import Labelled, LabelledBatch, Tick, classified_batches, drain, output_record, replay
-from bot.values import Incoming, Outgoing
 from consult.models import Consultation
+from core.db import session_scope
+from core.events import Incoming, Outgoing
+from core.outbox import OutboxMessage, OutboxState
+from core.settings import SendLimits, Settings
 from groups.messages import Message
 from groups.registry import load_registry
+from sim.ahead import Ahead
+from sim.district import plan_district, write_registry
+from sim.month import MONTH, MONTH_END, Material, MonthTraffic
 from tickets.models import Ticket
-from xiaoqi.ahead import Ahead
-from xiaoqi.benchmonth import MONTH, MONTH_END, Material, MonthTraffic
-from xiaoqi.benchmonth_district import plan_district, write_registry
-from xiaoqi.db import session_scope
 from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
-from xiaoqi.outbox import OutboxMessage, OutboxState
-from xiaoqi.settings import SendLimits, Settings
 
 GROUPS_PER_ACCOUNT = 50
 
@@ -107,8 +107,8 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     out.mkdir(parents=True, exist_ok=True)
     url = options.database_url
     if url is None:
-        db_path = out / "xiaoqi.db"
-        for stale in (db_path, out / "xiaoqi.db-wal", out / "xiaoqi.db-shm"):
+        db_path = out / "core.db"
+        for stale in (db_path, out / "core.db-wal", out / "core.db-shm"):
             stale.unlink(missing_ok=True)
         url = f"sqlite:///{db_path}"
     # a district this size runs one bot account per ~50 groups (README: account safety); the replay is

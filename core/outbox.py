@@ -23,21 +23,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import JSON, Column, Index, Text, func, inspect, text, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from groups.models import ChatGroup, Membership
-from xiaoqi.db import StrEnumType, UTCDateTime
-from xiaoqi.leases import hold
-from xiaoqi.outgoing import Outgoing, Priority
-from xiaoqi.quiet import QuietHours
-from xiaoqi.settings import SendLimits
+from core.db import StrEnumType, UTCDateTime
+from core.events import Outgoing, Priority
+from core.leases import hold
+from core.quiet import QuietHours
+from core.settings import SendLimits
 
 log = logging.getLogger(__name__)
 MINUTE = timedelta(minutes=1)
 RECHECK = timedelta(seconds=60)  # how often to look for messages other processes queued for us
 BATCH = 500
+
+
+class Accounts(Protocol):
+    """Which bot account serves a group, or one of a person's groups (None: not known)."""
+
+    def of_group(self, session: Session, group_id: str) -> str | None: ...
+
+    def of_person(self, session: Session, person_id: str) -> str | None: ...
 
 
 class OutboxState(StrEnum):
@@ -139,6 +147,7 @@ class Outbox:
     limits: SendLimits
     quiet: QuietHours | None = None  # alerts and bulk wait out these hours; emergencies and answers don't
     holder: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    accounts: Accounts | None = None  # which account serves a group or a person (None: this one)
     _account_window: RateWindow | None = None
     _burst_window: RateWindow | None = None
     _bulk_window: RateWindow | None = None  # notices and broadcasts leave room for answers
@@ -199,27 +208,18 @@ class Outbox:
         return self.quiet.defer(at)
 
     def _account_for(self, session: Session, out: Outgoing, replying_to: str | None) -> str:
+        if self.accounts is None:
+            return self.account
         if out.group_id is not None:
-            group = session.get(ChatGroup, out.group_id)
-            return group.account if group is not None and group.account else self.account
-        if out.to_id == replying_to:
+            return self.accounts.of_group(session, out.group_id) or self.account
+        if out.to_id is None or out.to_id == replying_to:
             return self.account
         # someone we write to first: the account that serves one of their groups (read once per
         # person and unit of work: a replay's batch, or one message)
         known: dict[str, str] = session.info.setdefault("outbox.private_accounts", {})
-        if out.to_id is not None and out.to_id in known:
-            return known[out.to_id]
-        served_by = session.exec(
-            select(ChatGroup.account)
-            .join(Membership, Membership.group_id == ChatGroup.id)  # type: ignore[arg-type]
-            .where(Membership.person_id == out.to_id, ChatGroup.account.is_not(None))  # type: ignore[union-attr]
-            .order_by(ChatGroup.id)
-            .limit(1)
-        ).first()
-        account = served_by or self.account
-        if out.to_id is not None:
-            known[out.to_id] = account
-        return account
+        if out.to_id not in known:
+            known[out.to_id] = self.accounts.of_person(session, out.to_id) or self.account
+        return known[out.to_id]
 
     # --- sending ------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel
 
-from xiaoqi.db import UTCDateTime
+from core.db import UTCDateTime
 
 MAX_DETAIL = 4000
 

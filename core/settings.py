@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from xiaoqi.quiet import QuietHours
+from core.quiet import QuietHours
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOT_ID = "xiaoqi"
@@ -43,7 +43,7 @@ class SendLimits:
 class Settings:
     """Everything the application needs to know about its environment."""
 
-    database_url: str = "sqlite:///xiaoqi.db"
+    database_url: str = "sqlite:///core.db"
     data_dir: Path = REPO_ROOT / "data"
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "xiaoqi")
     nlp_model_dir: Path | None = None

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from bot.values import Incoming, MessageKind
+from core.events import Incoming, MessageKind
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from sqlalchemy import insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from xiaoqi.db import UTCDateTime
+from core.db import UTCDateTime
 
 
 class Lease(SQLModel, table=True):

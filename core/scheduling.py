@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from apscheduler.triggers.base import BaseTrigger
 from sqlmodel import Field, Session, SQLModel
 
-from xiaoqi.db import UTCDateTime
+from core.db import UTCDateTime
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from xiaoqi.clock import local, to_utc
+from core.clock import local, to_utc
 
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–~至到]\s*(\d{1,2}):(\d{2})\s*$")
 OFF_WORDS = frozenset({"", "off", "none", "no", "0", "关闭"})

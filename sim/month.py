@@ -22,9 +22,9 @@ from typing import Any
 import yaml
 
 from bot.simulator import Tick
-from bot.values import Incoming, MessageKind
-from xiaoqi.benchmonth_district import DistrictPlan, GroupPlan, Member
-from xiaoqi.clock import SHANGHAI
+from core.clock import SHANGHAI
+from core.events import Incoming, MessageKind
+from sim.district import DistrictPlan, GroupPlan, Member
 
 MONTH = "2026-10"
 FIRST_DAY = date(2026, 10, 1)

@@ -1,4 +1,4 @@
-"""Database engines, sessions and schema migrations (SQLite embedded, PostgreSQL in production)."""
+"""Database engines, sessions and column types (SQLite embedded, PostgreSQL in production)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.types import DateTime, String, TypeDecorator
 from sqlmodel import Session, create_engine
 
-from xiaoqi.settings import normalize_database_url
+from core.settings import normalize_database_url
 
 log = logging.getLogger(__name__)
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -69,18 +66,6 @@ def make_engine(url: str, *, connections: int | None = None) -> Engine:
     if connections is None:
         return create_engine(url, pool_pre_ping=True)
     return create_engine(url, pool_pre_ping=True, pool_size=connections, max_overflow=connections // 4)
-
-
-def alembic_config(engine: Engine) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["engine"] = engine
-    return config
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe to call at every start."""
-    command.upgrade(alembic_config(engine), "head")
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
 
-from xiaoqi.db import UTCDateTime
+from core.db import UTCDateTime
 
 MAX_KEY = 200
 
