@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint install
+.PHONY: demo test test-fast bench lint install
 
 $(VENV)/.installed: pyproject.toml tests/e2e/package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	bash tools/system_deps.sh --test
 	$(BIN)/python -m pytest
+
+# the tests a developer runs while working (under two minutes): no slow tests, no outside stacks
+test-fast: $(VENV)/.installed
+	bash tools/system_deps.sh --test
+	$(BIN)/python -m pytest -m "not slow and not e2e"
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -115,7 +115,7 @@ def measure_there(checkout: Path, events: Path, scratch: Path) -> Figures:
 def demo(checkout: Path, scratch: Path) -> Figures:
     out = scratch / "demo"
     _run(checkout, "demo", "--out", str(out))
-    return _score(out / "core.db", DATA / "demo" / "month.jsonl", out / "replies.jsonl")
+    return _score(out / "xiaoqi.db", DATA / "demo" / "month.jsonl", out / "replies.jsonl")
 
 
 def main() -> None:

@@ -375,7 +375,6 @@ def put_to_group(
 
     from sqlmodel import func, select
 
-    from bot.app import create_app
     from bot.simulator import run_simulation
     from core.clock import SHANGHAI
     from core.db import session_scope
@@ -385,6 +384,7 @@ def put_to_group(
     from groups.registry import load_registry
     from nlp import default_model
     from tickets.models import Ticket
+    from xiaoqi.wiring import create_app
 
     answers = {answer_text(m): m.id for m in matters}
     classifier = default_model(Settings().data_dir, Settings.from_env().cache_dir)

@@ -525,12 +525,12 @@ REPLY_KINDS: list[tuple[str, Callable[[str], bool]]] = [
 
 
 async def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
-    from bot.app import create_app
     from bot.transport.wechaty import WechatyTransport
     from core.db import session_scope
     from core.settings import Settings
     from groups.registry import load_registry
     from nlp import default_model
+    from xiaoqi.wiring import Mode, create_app
 
     result: dict[str, Any] = {"bench": "wechat", "machine": machine()}
     m = result["machine"]
@@ -551,14 +551,12 @@ async def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str,
         workdir = Path(tmp)
         settings, changed = generous_settings(
             Settings(
-                database_url=f"sqlite:///{workdir / 'core.db'}", data_dir=REPO / "data", cache_dir=cache_dir
+                database_url=f"sqlite:///{workdir / 'xiaoqi.db'}", data_dir=REPO / "data", cache_dir=cache_dir
             )
         )
         result["send_limits_raised"] = changed
-        app = create_app(settings, classifier=classifier)
-        if hasattr(app, "live_delivery"):  # as `xiaoqi run` sets it: sends are claimed, then settled
-            app.live_delivery = True
-        result["live_delivery"] = getattr(app, "live_delivery", None)
+        app = create_app(settings, Mode.LIVE, classifier=classifier)  # as `xiaoqi run`: claimed, then settled
+        result["live_delivery"] = True
         with session_scope(app.engine) as session:
             load_registry(session, REGISTRY)
         say("\n## Set-up")

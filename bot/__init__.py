@@ -1,1 +1,1 @@
-"""The chat side of Xiaoqi: values, router, handlers, transports and the application."""
+"""The chat side: the message pipeline and its middlewares, the router, handlers, transports and reply texts."""

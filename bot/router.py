@@ -7,25 +7,30 @@ import inspect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import Session
 
 from access.policy import ROLES, Refused, Verb
 from bot import replies
-from core.errors import XiaoqiError
+from bot.args import Argument, RecordNo, UsageError, arguments_of, read_arguments
+from bot.context import Context
 from core.events import Incoming, MessageKind, Outgoing
-from groups.messages import Message
-from groups.models import ROLE_LABELS, ChatGroup, Person, Role
-from nlp import Labels
+from groups.models import ROLE_LABELS, Role
 
-if TYPE_CHECKING:
-    from bot.app import App
+__all__ = ["SILENT", "Command", "Context", "Guard", "MessageHandler", "ParsedCommand", "Router", "UsageError"]
 
 Handler = Callable[..., Any]
 ALL_ROLES = frozenset(Role)
 COMMAND_PREFIXES = ("#", "＃", "/")
+# what a handler may name as a parameter: Context.provided(), the stored message, the knowledge base
+INJECTED = frozenset(
+    {
+        "ctx", "session", "now", "message", "sender", "group", "labels",
+        "settings", "desk", "access", "outbox", "router", "noise", "classify", "consultations",
+        "record", "faq",
+    }
+)  # fmt: skip
 _MENTION_SPACE = re.compile(r"^[\s\u2005\u00a0]+")
 _GLUED_NUMBER = re.compile(r"^(\D+?)([#＃]?\d.*)$")
 
@@ -37,43 +42,10 @@ class _Silent:
 SILENT = _Silent()
 
 
-class UsageError(XiaoqiError):
-    """The command was called wrongly; the router answers with its usage line."""
-
-
-@dataclass
-class Context:
-    """Everything a handler may ask for by naming it as a parameter."""
-
-    app: App
-    session: Session
-    now: datetime
-    message: Incoming
-    sender: Person
-    group: ChatGroup | None
-    record: Message | None = None
-    labels: Labels | None = None
-    args: str = ""
-    audited: tuple[str, str] | None = None  # (command, arguments): a staff action the caller audits
-
-    def reply(self, text: str) -> Outgoing:
-        """An answer to the sender: @-mentioning them in a group, privately otherwise."""
-        if self.message.group_id is not None:
-            return Outgoing(text=text, group_id=self.message.group_id, mentions=(self.sender.id,))
-        return Outgoing(text=text, to_id=self.sender.id)
-
-    def tell(self, saying: str, text: str) -> Outgoing:
-        """An answer that concerns only the sender: an @-reply in the group when the noise budget says
-        this kind (groups.noise.SAYINGS) is said in the group, privately otherwise."""
-        if self.app.noise.said_in_group(saying):
-            return self.reply(text)
-        return Outgoing(text=text, to_id=self.sender.id)
-
-
 @dataclass(frozen=True)
 class Guard:
-    """What a command does (an access.Verb) to the record its first argument numbers, found by
-    `find`; the router asks access.policy before the handler runs. Without `find` the record is only
+    """What a command does (an access.Verb) to the record its first argument (a RecordNo) numbers,
+    found by `find`; the router asks access.policy before the handler runs. Without `find` the record is only
     known inside the handler (a person, a scope), which asks the same policy with it."""
 
     verb: Verb
@@ -96,9 +68,6 @@ class Command:
 class MessageHandler:
     handler: Handler
     kinds: frozenset[MessageKind]
-    # a cheap test, without the stored message (ctx.record is None), that the handler would certainly
-    # do nothing with this message; the handler itself starts with the same test
-    idle: Callable[[Context], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,32 +77,29 @@ class ParsedCommand:
     explicit: bool  # written with a # prefix (as opposed to a word after @小棲)
 
 
-def first_word(args: str) -> tuple[str, str]:
-    """'3 理由', '3\n理由' or '3　理由' -> ('3', '理由'): a number and the rest, split at any whitespace."""
-    pieces = args.split(None, 1)
-    return (pieces[0] if pieces else "", pieces[1] if len(pieces) > 1 else "")
-
-
-def _call(handler: Handler, ctx: Context) -> Any:
-    """Call a handler with only the parameters it declares (aiogram style)."""
-    available = {
-        "ctx": ctx,
-        "app": ctx.app,
-        "session": ctx.session,
-        "now": ctx.now,
-        "message": ctx.message,
-        "sender": ctx.sender,
-        "group": ctx.group,
-        "args": ctx.args,
-        "record": ctx.record,
-        "labels": ctx.labels,
-    }
-    return handler(**{name: available[name] for name in _parameters(handler)})
+def _call(handler: Handler, ctx: Context, arguments: dict[str, Any] | None = None) -> Any:
+    """Call a handler with only the parameters it declares (aiogram style): what the context provides
+    by name, the knowledge base (`faq`) and the stored message only when asked for, and a command's
+    parsed arguments."""
+    names = _parameters(handler)
+    provided = ctx.provided()
+    values = {name: provided[name] for name in names if name in provided}
+    if "faq" in names:
+        values["faq"] = ctx.services.faq_for(ctx.session)
+    if "record" in names:
+        values["record"] = ctx.record
+    return handler(**values, **(arguments or {}))
 
 
 @functools.cache
-def _parameters(handler: Handler) -> tuple[str, ...]:
-    return tuple(inspect.signature(handler).parameters)
+def _parameters(handler: Handler) -> frozenset[str]:
+    return frozenset(inspect.signature(handler).parameters) & INJECTED
+
+
+@functools.cache
+def _arguments(handler: Handler) -> tuple[Argument, ...]:
+    """A command's typed arguments (bot.args), read from its annotations once."""
+    return arguments_of(handler, INJECTED)
 
 
 def _as_outgoing(ctx: Context, result: Any) -> list[Outgoing]:
@@ -175,13 +141,15 @@ class Router:
 
         return register
 
-    def on_message(
-        self,
-        kinds: Iterable[MessageKind] = (MessageKind.TEXT,),
-        idle: Callable[[Context], bool] | None = None,
-    ) -> Callable[[Handler], Handler]:
+    def on_message(self, kinds: Iterable[MessageKind] = (MessageKind.TEXT,)) -> Callable[[Handler], Handler]:
+        """Declare a message handler. It is offered every message of its kinds, replays included, so it
+        decides "is this mine?" cheaply first, writes nothing when it is not, and reads the stored
+        message (`ctx.record`) only once it is: declaring `record` would fetch it for every message."""
+
         def register(handler: Handler) -> Handler:
-            self.message_handlers.append(MessageHandler(handler, frozenset(kinds), idle))
+            if "record" in inspect.signature(handler).parameters:
+                raise TypeError(f"{handler.__qualname__}: a message handler reads ctx.record, not `record`")
+            self.message_handlers.append(MessageHandler(handler, frozenset(kinds)))
             return handler
 
         return register
@@ -247,14 +215,21 @@ class Router:
             allowed = "、".join(ROLE_LABELS[r] for r in Role if r in cmd.roles)
             raise Refused(replies.NOT_ALLOWED.format(roles=allowed))
         try:
+            declared = _arguments(cmd.handler)
+            arguments, wrong = read_arguments(declared, parsed.args)
             if cmd.guard is not None and cmd.guard.find is not None:
-                number = first_word(parsed.args)[0]
-                if not number:
-                    raise UsageError("")
+                # the record the first argument numbers is looked up (and access to it checked) first
+                if not declared or not issubclass(declared[0].kind, RecordNo):
+                    raise TypeError(f"#{cmd.names[0]}: a guard's record is numbered by a first RecordNo")
+                number = arguments.get(declared[0].name)
+                if number is None:
+                    raise wrong or UsageError("")
                 subject = cmd.guard.find(ctx.session, number)
                 doing = cmd.guard.doing or cmd.names[0]
-                ctx.app.access.check(ctx.session, ctx.sender, cmd.guard.verb, subject, doing)
-            return _as_outgoing(ctx, _call(cmd.handler, ctx))
+                ctx.services.access.check(ctx.session, ctx.sender, cmd.guard.verb, subject, doing)
+            if wrong is not None:
+                raise wrong
+            return _as_outgoing(ctx, _call(cmd.handler, ctx, arguments))
         except UsageError as error:
             usage = replies.USAGE.format(usage=cmd.usage)
             return [ctx.reply(f"{error}\n{usage}" if str(error) else usage)]
@@ -270,16 +245,6 @@ class Router:
                 if result:
                     return result
         return []
-
-    def idle(self, ctx: Context) -> bool:
-        """True when no message handler would do anything with this (non-command) message: each one
-        that takes its kind says so by its `idle` test; one without such a test might act."""
-        kind = ctx.message.kind
-        return all(
-            entry.idle is not None and entry.idle(ctx)
-            for entry in self.message_handlers
-            if kind in entry.kinds
-        )
 
     def help_lines(self, role: Role) -> Sequence[str]:
         return [

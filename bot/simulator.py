@@ -190,7 +190,7 @@ def _replay(
 ) -> None:
     for batch, labelled in batches:
         labels = iter(labelled)
-        app.expect([e.message_id for e in batch if isinstance(e, Incoming)])
+        app.replay.expect([e.message_id for e in batch if isinstance(e, Incoming)])
         for event in batch:
             if before is not None:
                 before(event.at)

@@ -10,7 +10,7 @@ import secrets
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -26,13 +26,14 @@ from consult.models import (
     Participation,
     Vote,
 )
-from core.clock import SHANGHAI, local
+from core.clock import SHANGHAI
 from core.errors import XiaoqiError
 from core.events import Outgoing, Priority
 from core.limits import take, used
 from core.numbers import bare_number, record_id
 from core.privacy import mask_private_numbers
 from core.scheduling import mark_schedule_changed
+from core.when import read_when
 from groups.models import ChatGroup, Membership, Person, Role
 from groups.scope import resolve_scope, scope_groups
 
@@ -43,6 +44,7 @@ REMINDERS = (timedelta(hours=24), timedelta(hours=2))  # before the deadline, to
 LOW_TURNOUT = 0.5
 LATE_ANSWERED = timedelta(days=3)  # after closing, "投票 1" still gets "已截止" (later it is just chat)
 DEFAULT_HOUR = 20  # a deadline given as a day ends at 20:00 (after work, before quiet hours)
+WHEN_HINT = "请写成 11月20日18:00 这样。"
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and typed by elderly
 RECEIPT_TRIES = 5  # wrong receipt codes one person may send per RECEIPT_WINDOW (查票 and 改票 together)
 RECEIPT_WINDOW = timedelta(days=1)
@@ -78,32 +80,16 @@ _KEYS = {
     "规则": "rules",
 }
 _LINE = re.compile(r"^\s*([\u4e00-\u9fff]{2,4})\s*[:：]\s*(.*)$")
-_DATE = re.compile(
-    r"(?:(?P<y>\d{4})\s*[-/年.]\s*)?(?P<m>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*[日号]?"
-    r"\s*(?:(?P<H>\d{1,2})\s*(?:[:：点时])\s*(?P<M>\d{1,2})?\s*分?)?"
-)
 _QUORUM = re.compile(r"(?:最低参与|参与率至少|参与率不低于|最低参与率)\s*(\d{1,3})\s*[%％]")
 
 
 def parse_when(text: str, now: datetime, *, whole_day: bool = False) -> datetime:
-    """'11月20日18:00', '11月20日 18点', '11-20', '2026-11-20 18:30' (Shanghai time) -> an aware datetime.
+    """A deadline as people write it (see core.when: '11月20日18:00', '明天18点半', '周五') -> Shanghai time.
     A day without a time ends at 20:00, or at midnight with `whole_day` (work due "by 12月10日")."""
-    match = _DATE.search(text.strip())
-    if match is None:
-        raise ConsultError(f"看不懂时间“{text.strip()}”，请写成 11月20日18:00 这样。")
-    today = local(now)
-    year = int(match["y"]) if match["y"] else today.year
-    hour = int(match["H"]) if match["H"] else DEFAULT_HOUR
-    minute = int(match["M"]) if match["M"] else 0
-    try:
-        moment = datetime(year, int(match["m"]), int(match["d"]), hour, minute, tzinfo=SHANGHAI)
-    except ValueError:
-        raise ConsultError(f"没有这个时间：“{text.strip()}”。") from None
-    if not match["y"] and moment < today - timedelta(days=180):
-        moment = moment.replace(year=year + 1)  # "1月5日" said in December; "10月1日" in November is past
-    if whole_day and not match["H"]:
-        moment = moment.replace(hour=0) + timedelta(days=1)
-    return moment
+    reading = read_when(text, now, hint=WHEN_HINT)
+    if whole_day and reading.clock is None:
+        return datetime.combine(reading.day + timedelta(days=1), time(0, 0), SHANGHAI)
+    return reading.at(time(DEFAULT_HOUR, 0))
 
 
 def split_options(text: str) -> list[str]:

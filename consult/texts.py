@@ -51,6 +51,9 @@ SUMMARY_TO_ORGANISER = (
 NEVER_VOTED = "{number}号议事“{topic}”到截止时间还没有开始投票，已自动结束。需要的话请重新发起。"
 FOLLOW_UP_OPENED = "【议事落实】“{topic}”：{task}，由{handler}负责，{deadline}前完成。进展会在群里通报。"
 FOLLOW_UP_NEWS = "【议事落实】“{topic}”：{task}——{news}"
+FOLLOW_UP_FILED = (
+    "好的，{number}号议事的落实工单已登记（{ticket}号工单），由{handler}负责，{deadline}前完成。"
+)
 
 
 def how_to_vote(consultation: Consultation) -> str:

@@ -16,26 +16,36 @@ Two ways of sending share one code path:
 
 from __future__ import annotations
 
-import bisect
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import JSON, Column, Index, Text, func, inspect, text, update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import func, inspect, update
+from sqlmodel import Session, col, select
 
-from core.db import StrEnumType, UTCDateTime
 from core.events import Outgoing, Priority
 from core.leases import hold
+from core.outbox_backlog import Backlog, backlog
+from core.outbox_rows import OutboxMessage, OutboxState, aware
 from core.quiet import QuietHours
+from core.send_pacing import MINUTE, Pacing, RateWindow
 from core.settings import SendLimits
 
+__all__ = [
+    "MINUTE",
+    "Accounts",
+    "Backlog",
+    "Outbox",
+    "OutboxMessage",
+    "OutboxState",
+    "RateWindow",
+    "backlog",
+]
+
 log = logging.getLogger(__name__)
-MINUTE = timedelta(minutes=1)
 RECHECK = timedelta(seconds=60)  # how often to look for messages other processes queued for us
 BATCH = 500
 
@@ -48,99 +58,8 @@ class Accounts(Protocol):
     def of_person(self, session: Session, person_id: str) -> str | None: ...
 
 
-class OutboxState(StrEnum):
-    QUEUED = "queued"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class OutboxMessage(SQLModel, table=True):
-    __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_due", "account", "state", "priority", "id"),
-        # what still waits (the backlog): sent rows, nearly all of them, stay out of this index
-        Index(
-            "ix_outbox_unsent",
-            "account",
-            "state",
-            "created_at",
-            postgresql_where=text("state <> 'sent'"),
-            sqlite_where=text("state <> 'sent'"),
-        ),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    account: str
-    group_id: str | None = Field(default=None, index=True)
-    to_id: str | None = None
-    text: str = Field(default="", sa_column=Column(Text, nullable=False))
-    mentions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    file_path: str | None = None
-    tag: str | None = Field(default=None, index=True)  # e.g. notice:<run>: its sender hears how it went
-    priority: int = Priority.REPLY
-    state: OutboxState = Field(default=OutboxState.QUEUED, sa_type=StrEnumType(OutboxState))
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    not_before: datetime = Field(sa_type=UTCDateTime)
-    attempts: int = 0
-    claimed_by: str | None = None
-    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
-    error: str | None = None
-
-    def outgoing(self, at: datetime) -> Outgoing:
-        return Outgoing(
-            text=self.text,
-            group_id=self.group_id,
-            to_id=self.to_id,
-            mentions=tuple(self.mentions),
-            at=at,
-            file_path=self.file_path,
-            priority=Priority(self.priority),
-            outbox_id=self.id,
-            tag=self.tag,
-        )
-
-
 @dataclass
-class RateWindow:
-    """At most `limit` sends in any `span`: the send times of the last span, kept sorted."""
-
-    limit: int
-    span: timedelta
-    times: list[datetime] = field(default_factory=list)
-
-    def earliest(self, at: datetime) -> datetime:
-        """The earliest time not before `at` (nor before the last send: sends never go back in time)
-        at which one more send keeps within the limit."""
-        if not self.times:
-            return at
-        at = max(at, self.times[-1])
-        if len(self.times) < self.limit:
-            return at
-        return max(at, self.times[-self.limit] + self.span)
-
-    def record(self, at: datetime) -> None:
-        self.times.append(at)
-        first = bisect.bisect_right(self.times, at - self.span)
-        if first:
-            del self.times[:first]
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """What staff see of one account's queue."""
-
-    account: str
-    queued: int
-    sending: int
-    failed: int
-    oldest: datetime | None
-    sent_last_hour: int
-
-
-@dataclass
-class Outbox:
+class Outbox(Pacing):
     """One bot account's view of the send queue (other accounts' rows are theirs to send)."""
 
     account: str
@@ -281,7 +200,7 @@ class Outbox:
             )
         ).one()
         if later is not None:  # held back (quiet hours, retries, or queued before a restart)
-            self._note_later(_aware(later))  # type: ignore[arg-type]
+            self._note_later(aware(later))  # type: ignore[arg-type]
         return self._walk(
             session, list(found), until, live=live, leftover=len(found) == BATCH or later is not None
         )
@@ -363,114 +282,3 @@ class Outbox:
     @property
     def _claim(self) -> timedelta:
         return timedelta(seconds=self.limits.claim_seconds)
-
-    def _account_windows(self, bulk: bool) -> list[RateWindow]:
-        windows = [self._account_window, self._burst_window]
-        if bulk:
-            windows += [self._bulk_window, self._bulk_burst]
-        return [w for w in windows if w is not None]
-
-    def _account_earliest(self, at: datetime, bulk: bool) -> datetime:
-        for window in self._account_windows(bulk):
-            at = window.earliest(at)
-        # each window is monotonic: a later time still satisfies the windows checked before it
-        return at
-
-    def _earliest(self, row: OutboxMessage, at: datetime) -> datetime:
-        bulk = row.priority >= Priority.BULK
-        allowed = self._account_earliest(at, bulk)
-        if row.group_id is not None:
-            allowed = self._group_window(row.group_id).earliest(allowed)
-            # the account windows again: the group's wait may have moved past a later account limit
-            allowed = self._account_earliest(allowed, bulk)
-        return allowed
-
-    def _record(self, row: OutboxMessage, at: datetime) -> None:
-        for window in self._account_windows(row.priority >= Priority.BULK):
-            window.record(at)
-        if row.group_id is not None:
-            self._group_window(row.group_id).record(at)
-
-    def _group_window(self, group_id: str) -> RateWindow:
-        window = self._group_windows.get(group_id)
-        if window is None:
-            window = self._group_windows[group_id] = RateWindow(self.limits.per_group_per_minute, MINUTE)
-        return window
-
-    def _load_windows(self, session: Session) -> None:
-        """Once per process: what this account sent in the last minute still counts against its limits."""
-        if self._account_window is not None:
-            return
-        limits = self.limits
-        burst_span = timedelta(seconds=limits.burst_seconds)
-        self._account_window = RateWindow(limits.per_minute, MINUTE)
-        self._burst_window = RateWindow(limits.burst, burst_span)
-        self._bulk_window = RateWindow(max(1, int(limits.per_minute * limits.bulk_share)), MINUTE)
-        self._bulk_burst = RateWindow(max(1, int(limits.burst * limits.bulk_share)), burst_span)
-        # the minute before the account's last send: new sends never go before that one
-        last = session.exec(
-            select(func.max(OutboxMessage.sent_at)).where(OutboxMessage.account == self.account)
-        ).one()
-        if last is None:
-            return
-        recent = session.exec(
-            select(OutboxMessage.group_id, OutboxMessage.sent_at, OutboxMessage.priority)
-            .where(
-                OutboxMessage.account == self.account,
-                OutboxMessage.sent_at > _aware(last) - MINUTE,  # type: ignore[operator]
-            )
-            .order_by(OutboxMessage.sent_at)  # type: ignore[arg-type]
-        ).all()
-        for group_id, sent_at, priority in recent:
-            assert sent_at is not None
-            for window in self._account_windows(priority >= Priority.BULK):
-                window.record(sent_at)
-            if group_id is not None:
-                self._group_window(group_id).record(sent_at)
-
-
-def backlog(session: Session, now: datetime) -> list[Backlog]:
-    """Every account's queue: waiting, in flight, given up, oldest waiting, sent in the last hour."""
-    counts: dict[str, dict[str, int]] = {}
-    for account, state, count in session.exec(
-        select(OutboxMessage.account, OutboxMessage.state, func.count())
-        .where(OutboxMessage.state != OutboxState.SENT)
-        .group_by(OutboxMessage.account, OutboxMessage.state)
-    ).all():
-        counts.setdefault(account, {})[state] = count
-    oldest = dict(
-        session.exec(
-            select(OutboxMessage.account, func.min(OutboxMessage.created_at))
-            .where(OutboxMessage.state == OutboxState.QUEUED)
-            .group_by(OutboxMessage.account)
-        ).all()
-    )
-    recent = dict(
-        session.exec(
-            select(OutboxMessage.account, func.count())
-            .where(OutboxMessage.sent_at > now - timedelta(hours=1))  # type: ignore[operator]
-            .group_by(OutboxMessage.account)
-        ).all()
-    )
-    accounts = sorted(set(counts) | set(recent))
-    result = []
-    for account in accounts:
-        by_state = counts.get(account, {})
-        first = oldest.get(account)
-        result.append(
-            Backlog(
-                account=account,
-                queued=by_state.get(OutboxState.QUEUED, 0),
-                sending=by_state.get(OutboxState.SENDING, 0),
-                failed=by_state.get(OutboxState.FAILED, 0),
-                oldest=_aware(first),
-                sent_last_hour=recent.get(account, 0),
-            )
-        )
-    return result
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)  # func.min() bypasses the column type on SQLite

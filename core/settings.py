@@ -43,7 +43,7 @@ class SendLimits:
 class Settings:
     """Everything the application needs to know about its environment."""
 
-    database_url: str = "sqlite:///core.db"
+    database_url: str = "sqlite:///xiaoqi.db"
     data_dir: Path = REPO_ROOT / "data"
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "xiaoqi")
     nlp_model_dir: Path | None = None

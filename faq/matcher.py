@@ -34,21 +34,38 @@ Measured with synonyms (bench/faq_bench.py): held-out variants sure 0.984 precis
 from __future__ import annotations
 
 import logging
-import math
 import re
-import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
-from faq.knowledge import Matter, synonym_table
-from nlp.normalize import MAX_CHARS, MAX_RAW_CHARS, to_simplified
+from faq.knowledge import Matter
+from faq.vectors import FeatureView, char_grams, word_grams
+from faq.words import (
+    ASPECT_WORDS,
+    GENERIC_WORDS,
+    NO_SYNONYMS,
+    Synonyms,
+    clean,
+    content_words,
+    topic_keys,
+)
 from nlp.segment import Segmenter
+
+__all__ = [
+    "DEFAULT_MARGIN",
+    "DEFAULT_THRESHOLD",
+    "NO_MATCH",
+    "NO_SYNONYMS",
+    "FaqMatcher",
+    "Match",
+    "Synonyms",
+    "clean",
+    "content_words",
+    "topic_keys",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -64,79 +81,12 @@ WORD_WEIGHT = 0.3
 # Share of the matter centroid (all its texts together) in a matter's score; the rest is its
 # single most similar text. The centroid rewards words that recur across a matter's variants.
 CENTROID_WEIGHT = 0.7
-CHAR_NGRAMS = (1, 2)
-# How much grams the knowledge base never uses weigh in a message's length (1 = like a rare gram).
-UNSEEN_WEIGHT = 1.0
 
-BOT_NAMES = ("小栖", "小棲")
-_MENTION_RE = re.compile(r"^(?:@(?:" + "|".join(BOT_NAMES) + r")|@\S+\s)\s*")
-_SPACE_RE = re.compile(r"\s+")
-
-# The frame of a question ("去哪开", "怎么办", "阿能", "吗") is cut out before segmentation: every
-# matter and every off-topic message has one, and jieba glues it to content ("哪开", "哪办").
-# "怎么办理" keeps "办理" (a filler word) instead of leaving a stray "理".
-_FRAME_RE = re.compile(
-    r"哪些|(?:去|在|到)?哪(?:里|儿|个|家)?|怎么(?:办(?!理)|弄|搞|样)?|咋(?:办(?!理)|弄|搞)?|如何|什么|啥"
-    r"|阿能|能不能|可不可以|有没有|要不要|是不是|请问|问一下|问下|[吗呢吧啊呀啦嘛哦噢呗]"
-)
-# Function words and generic verbs left after that; checked by cross-validation (dropping helps).
-FILLER_WORDS = frozenset(
-    " ".join(
-        (
-            "了 的 地 得 着 过 是 和 跟 与 或 还是 么 嗯 哈 我 我们 你 你们 他 她 咱 咱们 俺 自己",
-            "家 家里 想 请 麻烦 谁 几 要 能 可以 会 有 没 一下 下 个 一个 这个 那个 都 也 就 还",
-            "现在 今天 谢谢 好 知道 告诉 去 在 到 办 办理 开 找 弄 搞 需要 些 一些",
-        )
-    ).split()
-)
-
-# Words that say when, where, how much, whom to call or in which setting: the frame of a question
-# rather than its topic. Every community question carries some ("社区", "几点开门", "多少钱",
-# "活动"), so sharing only these with a matter is no evidence of asking about it: "请问社区的
-# 图书角几点开门" shares "社区 几点 开门" with the waste-disposal times and nothing else.
-GENERIC_WORDS = frozenset(
-    " ".join(
-        (
-            "社区 小区 南京 居委会 社区居委会 楼 楼下 楼上 附近 这里 那里 这边 那边 地方",
-            "几点 几号 几天 多久 多长时间 时间 时候 最近 平时 每天 每年 今年 明年 明天 昨天 后天",
-            "早上 上午 中午 下午 晚上 周末 周一 周二 周三 周四 周五 周六 周日 星期天 这周 下周",
-            "多少 多少钱 钱 价格 费用 电话 号码 开门 关门 开放 营业 上班 下班",
-            "活动 服务 问题 事 事情 情况 信息 东西 人 有人 大家 谁家",
-            "用 做 买 上 下 里 给 不 一起 还有 能用 行 对 新 老 大 小 多 少",
-        )
-    ).split()
-)
-# What a question asks about a matter rather than which matter: its steps, papers, conditions, the act
-# of applying, the office it is done at, and who it is for. Every answer covers them, so a close match
-# needs no matter to use them.
-ASPECT_WORDS = frozenset(
-    " ".join(
-        (
-            "材料 资料 证件 手续 流程 步骤 程序 条件 要求 规定 网上 线上 手机 手机上 一般 具体 大概 应该",
-            "申请 申领 报名 登记 领 领取 交 缴 缴费 预约 办好 办完 弄好 开通 带 准备 需要 必须 得 还 才",
-            "我家 我们家 俺家 咱家 我妈 我爸 妈 爸 爸妈 老妈 老爸 父母 老伴 爱人 老公 老婆 老头子 老太太",
-            "老头 老太 爷爷 奶奶 外公 外婆 公公 婆婆 儿子 女儿 闺女 孙子 孙女 家人 家里人 亲戚 朋友",
-            "各位 大家 邻居 有人 知道 谁 哪位",
-            "社区医院 医院 社区卫生服务中心 卫生服务中心 街道 为民服务中心 政务服务中心 派出所 窗口 网点",
-        )
-    ).split()
-)
 # A matter is only answered when the message shares a topic key with it: a content word that is
 # not generic, or a character bigram inside one ("无偿献血" ~ "献血", "老楼装电梯" ~ "加装电梯"),
 # used by at most this many matters (a key that many matters use says little about any one).
 # Cross-validation: 5, 8, 12, 20 and unlimited differ by under 1% coverage; 20 was the optimum.
 ANCHOR_MAX_MATTERS = 20
-
-
-def topic_keys(words: Sequence[str]) -> set[str]:
-    """The non-generic content words of a text and the character bigrams inside them."""
-    keys: set[str] = set()
-    for word in words:
-        if word in GENERIC_WORDS:
-            continue
-        keys.add(word)
-        keys.update(word[i : i + 2] for i in range(len(word) - 1))
-    return keys
 
 
 @dataclass(frozen=True)
@@ -151,135 +101,6 @@ class Match:
 
 
 NO_MATCH = Match(matter=None, score=0.0, runner_up=0.0, sure=False)
-
-
-@dataclass(frozen=True)
-class Synonyms:
-    """Other names residents use for a word, read as that word (the matters' `synonyms`)."""
-
-    table: dict[str, str]
-    pattern: re.Pattern[str] | None
-
-    @classmethod
-    def of(cls, matters: Sequence[Matter]) -> Synonyms:
-        table = {clean(name): clean(word) for name, word in synonym_table(matters).items()}
-        table = {name: word for name, word in table.items() if name and word}
-        if not table:
-            return cls({}, None)
-        table |= {word: word for word in table.values()}  # the word itself is set apart too
-        names = sorted(table, key=lambda name: (-len(name), name))  # the longest name first
-        return cls(table, re.compile("|".join(re.escape(name) for name in names)))
-
-    def apply(self, text: str) -> str:
-        """The text with each other name replaced by its word, and every such word set apart so that
-        jieba cuts it the same way wherever it stands ("老年卡要" would be "老年 卡要")."""
-        if self.pattern is None:
-            return text
-        return self.pattern.sub(lambda found: f" {self.table[found.group(0)]} ", text)
-
-
-NO_SYNONYMS = Synonyms({}, None)
-
-
-def clean(text: object) -> str:
-    """Simplified, lower-case, half-width text without the bot's @-mention or control characters.
-
-    Not nlp.normalize.normalize: that replaces numbers by placeholders, and numbers tell
-    FAQ questions apart ("12345", "65岁", "80岁").
-    """
-    if not isinstance(text, str):
-        return ""
-    text = unicodedata.normalize("NFKC", text[:MAX_RAW_CHARS])
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    text = to_simplified(text).lower()
-    text = _SPACE_RE.sub(" ", text).strip()
-    while (stripped := _MENTION_RE.sub("", text, count=1)) != text:
-        text = stripped
-    return text[:MAX_CHARS]
-
-
-def content_words(text: str, segmenter: Segmenter, synonyms: Synonyms = NO_SYNONYMS) -> tuple[str, ...]:
-    """Words of a cleaned text that say what it asks: no punctuation, emoji or filler words."""
-    return tuple(
-        w
-        for w in segmenter.words(_FRAME_RE.sub(" ", synonyms.apply(text)))
-        if any(ch.isalnum() for ch in w) and w not in FILLER_WORDS
-    )
-
-
-def _word_grams(words: tuple[str, ...]) -> list[str]:
-    return [*words, *(f"{a} {b}" for a, b in pairwise(words))]
-
-
-def _char_grams(words: tuple[str, ...]) -> list[str]:
-    """Character grams across the content (not only inside words): robust to other cuts."""
-    text = "".join(words)
-    low, high = CHAR_NGRAMS
-    return [text[i : i + n] for n in range(low, high + 1) for i in range(len(text) - n + 1)]
-
-
-@dataclass(frozen=True)
-class _View:
-    """One feature view (words or characters) of the knowledge base, fitted once."""
-
-    analyzer: Callable[[tuple[str, ...]], list[str]]
-    vocabulary: dict[str, int]
-    idf: np.ndarray
-    unseen_idf: float
-    docs: sp.csr_matrix  # vocabulary x documents, unit columns
-    centroids: sp.csr_matrix  # vocabulary x matters, unit columns
-
-    @classmethod
-    def fit(
-        cls,
-        analyzer: Callable[[tuple[str, ...]], list[str]],
-        docs: list[tuple[str, ...]],
-        owners: np.ndarray,
-        count: int,
-    ) -> _View:
-        vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, dtype=np.float64)
-        matrix = sp.csr_matrix(vectorizer.fit_transform(docs)).T.tocsr()
-        # What sklearn's smooth idf gives a gram no document has.
-        unseen_idf = float(np.log((1 + len(docs)) / 1) + 1)
-        vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
-        return cls(
-            analyzer, vocabulary, vectorizer.idf_, unseen_idf, matrix, _centroids(matrix, owners, count)
-        )
-
-    def query(self, words: tuple[str, ...]) -> sp.csr_matrix:
-        """The text's TF-IDF row; grams the knowledge base never uses still count in its length.
-
-        Without that, an off-topic message sharing one word with a matter ("菜场几点开门")
-        would look as similar to it as a message made only of that matter's words.
-        """
-        counts = Counter(self.analyzer(words))
-        columns: list[int] = []
-        weights: list[float] = []
-        unseen = 0.0
-        for gram, count in counts.items():
-            weight = 1.0 + math.log(count)
-            column = self.vocabulary.get(gram)
-            if column is None:
-                unseen += (weight * self.unseen_idf * UNSEEN_WEIGHT) ** 2
-            else:
-                columns.append(column)
-                weights.append(weight * float(self.idf[column]))
-        values = np.asarray(weights)
-        norm = math.sqrt(float(values @ values) + unseen)
-        if not columns or norm == 0.0:
-            return sp.csr_matrix((1, len(self.vocabulary)))
-        return sp.csr_matrix((values / norm, ([0] * len(columns), columns)), shape=(1, len(self.vocabulary)))
-
-
-def _centroids(docs: sp.csr_matrix, owners: np.ndarray, count: int) -> sp.csr_matrix:
-    """Unit-length mean of each matter's document vectors (vocabulary x matters)."""
-    membership = sp.csr_matrix(
-        (np.ones(len(owners)), (np.arange(len(owners)), owners)), shape=(len(owners), count)
-    )
-    summed = sp.csr_matrix(docs @ membership)
-    norms = np.sqrt(np.asarray(summed.multiply(summed).sum(axis=0))).ravel()
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(summed @ sp.diags(1.0 / norms))
 
 
 class FaqMatcher:
@@ -335,12 +156,12 @@ class FaqMatcher:
         # Documents sorted by owner, so a matter's best document is one reduceat away.
         self._owners = np.asarray(owners, dtype=np.intp)
         self._starts = np.flatnonzero(np.r_[True, self._owners[1:] != self._owners[:-1]]) if owners else None
-        self._views: tuple[_View, _View] | None = None
+        self._views: tuple[FeatureView, FeatureView] | None = None
         if docs:
             count = len(self.matters)
             self._views = (
-                _View.fit(_word_grams, docs, self._owners, count),
-                _View.fit(_char_grams, docs, self._owners, count),
+                FeatureView.fit(word_grams, docs, self._owners, count),
+                FeatureView.fit(char_grams, docs, self._owners, count),
             )
 
     def extended(self, extra: Sequence[Matter]) -> FaqMatcher:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, func
+from sqlalchemy import JSON, Column, ColumnElement, Index, Text, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -22,6 +22,12 @@ MAX_STORED_CHARS = 20_000
 
 # System events are not speech: they never count as people's messages (report, console, evaluations).
 SILENT_KINDS: tuple[MessageKind, ...] = (MessageKind.JOIN, MessageKind.LEAVE, MessageKind.RECALL)
+
+
+def speech() -> ColumnElement[bool]:
+    """The SQL condition for people's messages (not SILENT_KINDS): what every message count counts."""
+    return col(Message.kind).not_in(SILENT_KINDS)
+
 
 KIND_LABELS: dict[MessageKind, str] = {
     MessageKind.TEXT: "文字",
@@ -68,10 +74,11 @@ class Message(SQLModel, table=True):
 class Capture:
     """What capture found: the stored row, whether it still needs handling, who sent it and where."""
 
-    message: Message
+    message: Message | None  # None: kept as `values`, for the caller to write (see `keep`)
     needs_handling: bool
     sender: Person | None = None
     group: ChatGroup | None = None
+    values: dict[str, Any] | None = None
 
 
 def _ensure_group(session: Session, group_id: str) -> ChatGroup:
@@ -151,9 +158,12 @@ def capture_message(
     sent_at: datetime,
     now: datetime,
     known_new: bool = False,
+    keep: bool = False,
 ) -> Capture:
     """Store a message unless its platform id is already known; safe against concurrent writers.
-    `known_new`: the caller has just looked the id up (a replay looks up many at once).
+    `known_new`: the caller has just looked the id up (a replay looks up many at once). `keep`: a new
+    message's columns are returned as `values` instead of being stored (a replay writes them in bulk);
+    the sender and membership are brought up to date either way.
 
     Call it first in its transaction: a concurrent duplicate rolls the transaction back.
     """
@@ -169,9 +179,10 @@ def capture_message(
     sender, membership = _ensure_member(session, sender_id, sender_name, group, sent_at)
     if membership is not None and kind in (MessageKind.JOIN, MessageKind.LEAVE):
         membership.active = kind is MessageKind.JOIN
-    message = Message(
-        **message_values(platform_id, kind, group_id, sender_id, sender_name, text, mentions, sent_at, now)
-    )
+    values = message_values(platform_id, kind, group_id, sender_id, sender_name, text, mentions, sent_at, now)
+    if keep and known_new:
+        return Capture(None, True, sender, group, values)
+    message = Message(**values)
     session.add(message)
     try:
         session.flush()
@@ -184,15 +195,6 @@ def capture_message(
     return Capture(message, True, sender, group)
 
 
-def count_messages(session: Session, *, group_id: str | None = None, since: datetime | None = None) -> int:
-    query = select(func.count()).select_from(Message)
-    if group_id is not None:
-        query = query.where(Message.group_id == group_id)
-    if since is not None:
-        query = query.where(Message.sent_at >= since)
-    return int(session.exec(query).one())
-
-
 def residents_group_speech(session: Session) -> int:
     """What the bot's group messages are measured against (its noise budget): residents' messages in
     groups, that is not staff's, not the property desk's or other exempt accounts', and not joins,
@@ -203,7 +205,7 @@ def residents_group_speech(session: Session) -> int:
         .join(Person, col(Person.id) == col(Message.sender_id))
         .where(
             col(Message.group_id).is_not(None),
-            col(Message.kind).not_in(SILENT_KINDS),
+            speech(),
             col(Person.role) == Role.RESIDENT,
             col(Message.sender_id).not_in(select(ModerationExempt.person_id)),
         )

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Column, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from core.db import StrEnumType, UTCDateTime
 
@@ -141,3 +141,6 @@ class ModerationExempt(SQLModel, table=True):
     person_id: str = Field(foreign_key="person.id", primary_key=True)
     added_by: str  # a staff member's id, or "registry"
     added_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # declared so that the unit of work stores a new person before their exemption (without it,
+    # unrelated tables are written in name order: moderation_exempt before person)
+    person: Person = Relationship()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from sqlmodel import Session, delete, select
 
 from core.errors import XiaoqiError
@@ -22,125 +22,20 @@ from groups.models import (
     Membership,
     ModerationExempt,
     Person,
-    Role,
     RoutingRule,
     Street,
 )
+from groups.registry_check import cross_check
+from groups.registry_spec import ROLE_NAMES, Path_, RegistrySpec, RouteSpec
 from nlp.labels import CATEGORIES
 
-log = logging.getLogger(__name__)
+__all__ = ["CATEGORIES", "ROLE_NAMES", "RegistryError", "RegistrySummary", "load_registry", "parse_registry"]
 
-DEFAULT_ROUTE = "default"
-ROLE_NAMES: dict[str, Role] = {
-    "居民": Role.RESIDENT,
-    "社工": Role.SOCIAL_WORKER,
-    "网格员": Role.GRID_WORKER,
-    "领导": Role.LEADER,
-    "管理员": Role.ADMIN,
-    **{role.value: role for role in Role},
-}
-Path_ = tuple[str | int, ...]
+log = logging.getLogger(__name__)
 
 
 class RegistryError(XiaoqiError):
     """A registry file that cannot be loaded; the text names the file, line and field."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class RouteSpec(_Strict):
-    role: str | None = None
-    department: str | None = None
-
-    @field_validator("role")
-    @classmethod
-    def _known_role(cls, value: str | None) -> str | None:
-        if value is not None and value not in ROLE_NAMES:
-            raise ValueError(f"不认识的角色“{value}”，可用：{'、'.join(list(ROLE_NAMES)[:5])}")
-        return value
-
-    def model_post_init(self, _context: Any) -> None:
-        if (self.role is None) == (self.department is None):
-            raise ValueError("每条分派规则要写 role 或 department 之一")
-
-
-class GroupSpec(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    grid: str | None = None
-    account: str | None = None
-    rules: str | None = None  # the group's rules, quoted in the welcome (default: the district's)
-
-
-class AccountSpec(_Strict):
-    id: str = Field(min_length=1)
-    name: str = ""
-
-
-class GridSpec(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-
-
-class CommunitySpec(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    grids: list[GridSpec] = []
-    groups: list[GroupSpec] = []
-    routing: dict[str, RouteSpec] = {}
-
-
-class StreetSpec(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    communities: list[CommunitySpec] = []
-
-
-class DepartmentSpec(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    street: str | None = None
-    contact: str | None = None
-
-
-class PersonSpec(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    role: str
-    community: str | None = None
-    street: str | None = None  # a street's staff (a 街道 leader or social worker) work for the whole street
-    grid: str | None = None
-    household: str | None = None
-    groups: list[str] = []
-    exempt: bool = False  # may post links and notices without moderation (a property company's account)
-
-    @field_validator("role")
-    @classmethod
-    def _known_role(cls, value: str) -> str:
-        if value not in ROLE_NAMES:
-            raise ValueError(f"不认识的角色“{value}”，可用：{'、'.join(list(ROLE_NAMES)[:5])}")
-        return value
-
-    @field_validator("household", mode="before")
-    @classmethod
-    def _household_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) else value
-
-
-class DistrictSpec(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-
-
-class RegistrySpec(_Strict):
-    district: DistrictSpec
-    accounts: list[AccountSpec] = []
-    routing: dict[str, RouteSpec] = {}
-    departments: list[DepartmentSpec] = []
-    streets: list[StreetSpec] = Field(min_length=1)
-    people: list[PersonSpec] = []
 
 
 @dataclass(frozen=True)
@@ -224,108 +119,31 @@ def parse_registry(path: Path) -> RegistrySpec:
         message = _PYDANTIC_MESSAGES.get(first["type"], first["msg"].removeprefix("Value error, "))
         more = f"（另有 {error.error_count() - 1} 处错误）" if error.error_count() > 1 else ""
         raise RegistryError(f"{path}:{_line_of(loc, lines)}: {_where(loc)}: {message}{more}") from error
-    problem = _cross_check(spec)
+    problem = cross_check(spec)
     if problem is not None:
         loc, message = problem
         raise RegistryError(f"{path}:{_line_of(loc, _line_map(source))}: {_where(loc)}: {message}")
     return spec
 
 
-def _cross_check(spec: RegistrySpec) -> tuple[Path_, str] | None:
-    """References between parts of the file: unique ids, known communities, grids, groups."""
-    seen: dict[str, set[str]] = {
-        kind: set() for kind in ("street", "community", "grid", "group", "person", "department")
-    }
-    grid_community: dict[str, str] = {}
-    group_community: dict[str, str] = {}
-    accounts: set[str] = set()
-    for a_i, account in enumerate(spec.accounts):
-        if account.id in accounts:
-            return ("accounts", a_i, "id"), f"账号 id “{account.id}” 重复"
-        accounts.add(account.id)
-    for s_i, street in enumerate(spec.streets):
-        if street.id in seen["street"]:
-            return ("streets", s_i, "id"), f"街道 id “{street.id}” 重复"
-        seen["street"].add(street.id)
-        for c_i, community in enumerate(street.communities):
-            where: Path_ = ("streets", s_i, "communities", c_i)
-            if community.id in seen["community"]:
-                return (*where, "id"), f"社区 id “{community.id}” 重复"
-            seen["community"].add(community.id)
-            for g_i, grid in enumerate(community.grids):
-                if grid.id in seen["grid"]:
-                    return (*where, "grids", g_i, "id"), f"网格 id “{grid.id}” 重复"
-                seen["grid"].add(grid.id)
-                grid_community[grid.id] = community.id
-            for g_i, group in enumerate(community.groups):
-                if group.id in seen["group"]:
-                    return (*where, "groups", g_i, "id"), f"群 id “{group.id}” 重复"
-                seen["group"].add(group.id)
-                group_community[group.id] = community.id
-                if group.grid is not None and grid_community.get(group.grid) != community.id:
-                    return (*where, "groups", g_i, "grid"), f"网格“{group.grid}”不在社区“{community.id}”里"
-                if group.account is not None and group.account not in accounts:
-                    known = "、".join(sorted(accounts)) or "（没有，请先在 accounts 里登记）"
-                    return (
-                        *where,
-                        "groups",
-                        g_i,
-                        "account",
-                    ), f"没有登记账号“{group.account}”，已登记：{known}"
-            problem = _check_routes(community.routing, (*where, "routing"), spec)
-            if problem:
-                return problem
-    for d_i, department in enumerate(spec.departments):
-        if department.id in seen["department"]:
-            return ("departments", d_i, "id"), f"部门 id “{department.id}” 重复"
-        seen["department"].add(department.id)
-        if department.street is not None and department.street not in seen["street"]:
-            return ("departments", d_i, "street"), f"没有 id 为“{department.street}”的街道"
-    problem = _check_routes(spec.routing, ("routing",), spec)
-    if problem:
-        return problem
-    for p_i, person in enumerate(spec.people):
-        where = ("people", p_i)
-        if person.id in seen["person"]:
-            return (*where, "id"), f"人员 id “{person.id}” 重复"
-        seen["person"].add(person.id)
-        role = ROLE_NAMES[person.role]
-        if person.community is None and role in (Role.RESIDENT, Role.SOCIAL_WORKER, Role.GRID_WORKER):
-            return (*where, "community"), f"{role.label}必须写 community"
-        if person.community is not None and person.community not in seen["community"]:
-            return (*where, "community"), f"没有 id 为“{person.community}”的社区"
-        if person.street is not None and person.street not in seen["street"]:
-            return (*where, "street"), f"没有 id 为“{person.street}”的街道"
-        if person.street is not None and role not in (Role.LEADER, Role.SOCIAL_WORKER):
-            return (*where, "street"), "只有领导和社工可以写 street（负责整个街道）"
-        if role is Role.GRID_WORKER and person.grid is None:
-            return (*where, "grid"), "网格员必须写 grid"
-        if person.grid is not None and grid_community.get(person.grid) != person.community:
-            return (*where, "grid"), f"网格“{person.grid}”不在社区“{person.community}”里"
-        for g_i, group_id in enumerate(person.groups):
-            if group_id not in group_community:
-                return (*where, "groups", g_i), f"没有 id 为“{group_id}”的群"
-    for d_i, department in enumerate(spec.departments):
-        if department.contact is not None and department.contact not in seen["person"]:
-            return ("departments", d_i, "contact"), f"没有 id 为“{department.contact}”的人员"
-    return None
-
-
-def _check_routes(
-    routes: Mapping[str, RouteSpec], where: Path_, spec: RegistrySpec
-) -> tuple[Path_, str] | None:
-    departments = {d.id for d in spec.departments}
-    for category, route in routes.items():
-        if category not in CATEGORIES and category != DEFAULT_ROUTE:
-            return (*where, category), f"不认识的类别“{category}”，可用：{'、'.join(CATEGORIES)}、default"
-        if route.department is not None and route.department not in departments:
-            return (*where, category, "department"), f"没有 id 为“{route.department}”的部门"
-    return None
-
-
 def load_registry(session: Session, path: Path) -> RegistrySummary:
     """Validate the whole file first, then upsert it; a bad file changes nothing."""
     spec = parse_registry(path)
+    groups = _write_places(session, spec)
+    rules = _write_routing(session, spec)
+    _write_people(session, spec)
+    log.info("registry %s loaded: %d groups, %d people", path, groups, len(spec.people))
+    return RegistrySummary(
+        streets=len(spec.streets),
+        communities=sum(len(s.communities) for s in spec.streets),
+        groups=groups,
+        people=len(spec.people),
+        routing_rules=rules,
+    )
+
+
+def _write_places(session: Session, spec: RegistrySpec) -> int:
+    """The district, its streets, departments, communities, grids and groups; returns the group count."""
     session.merge(District(id=spec.district.id, name=spec.district.name))
     groups = 0
     for street in spec.streets:
@@ -360,6 +178,11 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
                     )
                 )
     session.flush()
+    return groups
+
+
+def _write_routing(session: Session, spec: RegistrySpec) -> int:
+    """Replace every routing rule with the file's (district-wide and per community); returns their count."""
     session.exec(delete(RoutingRule))  # type: ignore[call-overload]
     rules = [
         RoutingRule(community_id=None, category=category, **_route_fields(route))
@@ -372,12 +195,23 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
                 for category, route in community.routing.items()
             ]
     session.add_all(rules)
-    # people, their memberships and exemptions: read what exists once, then insert or update
+    return len(rules)
+
+
+def _write_people(session: Session, spec: RegistrySpec) -> None:
+    """People, their memberships and exemptions: read what exists once, then insert or update."""
     known = {p.id: p for p in session.exec(select(Person))}
     memberships: dict[str, dict[str, Membership]] = {}
     for membership in session.exec(select(Membership)):
         memberships.setdefault(membership.person_id, {})[membership.group_id] = membership
     exemptions = {e.person_id: e for e in session.exec(select(ModerationExempt))}
+    _upsert_people(session, spec, known)
+    session.flush()
+    _sync_memberships(session, spec, memberships, exemptions)
+    session.flush()
+
+
+def _upsert_people(session: Session, spec: RegistrySpec, known: Mapping[str, Person]) -> None:
     for person in spec.people:
         fields: dict[str, Any] = {
             "name": person.name,
@@ -395,7 +229,14 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
             for name, value in fields.items():
                 if getattr(existing, name) != value:
                     setattr(existing, name, value)
-    session.flush()
+
+
+def _sync_memberships(
+    session: Session,
+    spec: RegistrySpec,
+    memberships: Mapping[str, dict[str, Membership]],
+    exemptions: Mapping[str, ModerationExempt],
+) -> None:
     for person in spec.people:
         current = memberships.get(person.id, {})
         for group_id in person.groups:
@@ -408,15 +249,6 @@ def load_registry(session: Session, path: Path) -> RegistrySummary:
             session.add(ModerationExempt(person_id=person.id, added_by="registry"))
         elif not person.exempt and exempt is not None and exempt.added_by == "registry":
             session.delete(exempt)
-    session.flush()
-    log.info("registry %s loaded: %d groups, %d people", path, groups, len(spec.people))
-    return RegistrySummary(
-        streets=len(spec.streets),
-        communities=sum(len(s.communities) for s in spec.streets),
-        groups=groups,
-        people=len(spec.people),
-        routing_rules=len(rules),
-    )
 
 
 def _route_fields(route: RouteSpec) -> dict[str, Any]:

@@ -13,22 +13,44 @@ from core import audit
 from core.errors import XiaoqiError
 from core.events import Outgoing, Priority
 from core.numbers import record_id
-from groups.messages import Message, MessageKind
+from groups.messages import Message
 from groups.models import ChatGroup, ModerationExempt, Person, person_label
+from moderation.flooding import (
+    MIN_REPEAT_CHARS,
+    REPEAT_POSTS,
+    REPEAT_WINDOW,
+    note_post,
+    read_all_recent_posts,
+    reason_for,
+)
 from moderation.models import CaseState, ModerationCase
-from moderation.rules import ad_reason, repeat_key
 from tickets.routing import social_worker
 
-REPEAT_WINDOW = timedelta(hours=24)
-REPEAT_POSTS = 3  # the same text this often within the window is 刷屏
-MIN_REPEAT_CHARS = 6  # "好的" "收到" "谢谢" are repeated innocently
+__all__ = [
+    "DECISIONS",
+    "MIN_REPEAT_CHARS",
+    "REPEAT_POSTS",
+    "REPEAT_WINDOW",
+    "ModerationError",
+    "appeal",
+    "count_cases",
+    "decide",
+    "exempt",
+    "exempt_ids",
+    "get_case",
+    "is_exempt",
+    "note_post",
+    "read_all_recent_posts",
+    "reason_for",
+    "recent_cases",
+    "warn",
+]
+
 OFFENCE_WINDOW = timedelta(days=7)
 REPORT_AT = 2  # the second case within the window goes to the social worker
 WARN_EVERY = timedelta(hours=24)  # at most one public warning a day per person and group
 BOT = "xiaoqi"
 _EXEMPT = "moderation.exempt"
-_RECENT = "moderation.recent_posts"
-_RECENT_ALL = "moderation.recent_posts_complete"  # every sender's posts are in _RECENT, none read lazily
 DECISIONS = {
     "误判": CaseState.WITHDRAWN,
     "撤销": CaseState.WITHDRAWN,
@@ -54,76 +76,6 @@ def exempt_ids(session: Session) -> set[str]:
     return exempt
 
 
-def reason_for(
-    session: Session,
-    sender_id: str,
-    kind: MessageKind,
-    raw_text: str,
-    ad_probability: float,
-    now: datetime,
-    *,
-    noted: bool,
-) -> str | None:
-    """Why this message needs a warning, if it does: advertising, or the same text posted again and
-    again. `noted`: whether `note_post` has already counted this message among the sender's posts."""
-    reason = ad_reason(kind, raw_text, ad_probability)
-    if reason is not None:
-        return reason
-    key = repeat_key(raw_text)
-    if kind is not MessageKind.TEXT or len(key) < MIN_REPEAT_CHARS:
-        return None
-    posts = _recent_posts(session, sender_id, now)
-    same = sum(1 for at, text in posts if text == key and at >= now - REPEAT_WINDOW)
-    return "重复刷屏" if same + (0 if noted else 1) >= REPEAT_POSTS else None
-
-
-def note_post(session: Session, sender_id: str, at: datetime, raw_text: str) -> None:
-    """Count a newly stored text among its sender's recent posts, where they are already read (the
-    first look reads them from the database, where this message then is)."""
-    cache = session.info.get(_RECENT)
-    if cache is None:
-        return
-    posts = cache.setdefault(sender_id, []) if session.info.get(_RECENT_ALL) else cache.get(sender_id)
-    if posts is not None:
-        posts.append((at, repeat_key(raw_text)))
-
-
-def read_all_recent_posts(session: Session, now: datetime) -> None:
-    """For a session that sees every message stored from now on (a replay's batch): read every
-    sender's posts of the last day in one query, instead of one sender's at a time."""
-    cache: dict[str, list[tuple[datetime, str]]] = {}
-    rows = session.exec(
-        select(Message.sender_id, Message.sent_at, Message.raw_text)
-        .where(Message.kind == MessageKind.TEXT, col(Message.sent_at) >= now - REPEAT_WINDOW)
-        .order_by(col(Message.sent_at))
-    )
-    for sender_id, at, text in rows:
-        cache.setdefault(sender_id, []).append((at, repeat_key(text)))
-    session.info[_RECENT], session.info[_RECENT_ALL] = cache, True
-
-
-def _recent_posts(session: Session, sender_id: str, now: datetime) -> list[tuple[datetime, str]]:
-    """This sender's texts of the last day up to `now`, read from the database once per unit of work
-    (a replay's batch reads each sender's once) and then kept up to date by `note_post`."""
-    cache: dict[str, list[tuple[datetime, str]]] = session.info.setdefault(_RECENT, {})
-    posts = cache.get(sender_id)
-    if posts is None and session.info.get(_RECENT_ALL):
-        posts = cache[sender_id] = []
-    if posts is None:
-        rows = session.exec(
-            select(Message.sent_at, Message.raw_text).where(
-                Message.sender_id == sender_id,
-                Message.kind == MessageKind.TEXT,
-                col(Message.sent_at) >= now - REPEAT_WINDOW,
-                col(Message.sent_at) <= now,
-            )
-        ).all()
-        posts = cache[sender_id] = [(at, repeat_key(text)) for at, text in rows]
-    elif posts and posts[0][0] < now - REPEAT_WINDOW:
-        posts[:] = [(at, text) for at, text in posts if at >= now - REPEAT_WINDOW]
-    return posts
-
-
 def warn(
     session: Session,
     now: datetime,
@@ -136,6 +88,29 @@ def warn(
 ) -> list[Outgoing]:
     """Open a case; warn the poster (at most once a day; in the group, or privately when not
     `in_group`) and ask the social worker about repeats."""
+    case = _open_case(session, now, person, group, message, reason)
+    earlier = session.exec(
+        select(ModerationCase).where(
+            ModerationCase.person_id == person.id,
+            col(ModerationCase.at) >= now - OFFENCE_WINDOW,
+            ModerationCase.id != case.id,
+            col(ModerationCase.state) != CaseState.WITHDRAWN,
+        )
+    ).all()
+    out: list[Outgoing] = []
+    warned_lately = any(c.group_id == group.id and c.at >= now - WARN_EVERY for c in earlier)
+    if not warned_lately:
+        out.append(_warning(case, person, group, reason, in_group=in_group))
+    count = len(earlier) + 1
+    already_reported = any(c.state is CaseState.REPORTED and c.at >= now - WARN_EVERY for c in earlier)
+    if count >= REPORT_AT and not already_reported:
+        out += _report_repeat(session, now, case, person, group, count)
+    return out
+
+
+def _open_case(
+    session: Session, now: datetime, person: Person, group: ChatGroup, message: Message, reason: str
+) -> ModerationCase:
     case = ModerationCase(
         person_id=person.id,
         group_id=group.id,
@@ -154,47 +129,44 @@ def warn(
         target=person.id,
         detail=f"{case.id} {reason}",
     )
-    earlier = session.exec(
-        select(ModerationCase).where(
-            ModerationCase.person_id == person.id,
-            col(ModerationCase.at) >= now - OFFENCE_WINDOW,
-            ModerationCase.id != case.id,
-            col(ModerationCase.state) != CaseState.WITHDRAWN,
-        )
-    ).all()
+    return case
+
+
+def _warning(
+    case: ModerationCase, person: Person, group: ChatGroup, reason: str, *, in_group: bool
+) -> Outgoing:
+    """The polite warning, with how to appeal: @ the poster in the group, or privately."""
+    where = "本群" if in_group else f"“{group.name or '邻里群'}”"
+    name = person.name or "这位邻居"
+    if reason == "重复刷屏":
+        asked = f"{name}您好，同样的内容在{where}发一次大家就能看到，请不要反复发，谢谢配合！"
+    else:
+        asked = f"{name}您好，{where}是邻里交流群，请不要发广告、推销和外部链接（这条消息里有{reason}），谢谢配合！"
+    text = asked + f"如果是误会，可以私聊小棲发“申诉 {case.id}”加上原因，例如“申诉 {case.id} 这是社区活动”。"
+    if in_group:
+        return Outgoing(text, group_id=group.id, mentions=(person.id,), priority=Priority.ALERT)
+    return Outgoing(text.replace("私聊小棲发", "回复"), to_id=person.id, priority=Priority.ALERT)
+
+
+def _report_repeat(
+    session: Session, now: datetime, case: ModerationCase, person: Person, group: ChatGroup, count: int
+) -> list[Outgoing]:
+    """A repeat offence goes to the social worker, who decides; Xiaoqi removes no one."""
+    kind = "刷屏" if case.reason == "重复刷屏" else "广告"
     out: list[Outgoing] = []
-    warned_lately = any(c.group_id == group.id and c.at >= now - WARN_EVERY for c in earlier)
-    if not warned_lately:
-        where = "本群" if in_group else f"“{group.name or '邻里群'}”"
-        name = person.name or "这位邻居"
-        if reason == "重复刷屏":
-            asked = f"{name}您好，同样的内容在{where}发一次大家就能看到，请不要反复发，谢谢配合！"
-        else:
-            asked = f"{name}您好，{where}是邻里交流群，请不要发广告、推销和外部链接（这条消息里有{reason}），谢谢配合！"
-        text = (
-            asked + f"如果是误会，可以私聊小棲发“申诉 {case.id}”加上原因，例如“申诉 {case.id} 这是社区活动”。"
+    case.state = CaseState.REPORTED
+    worker = social_worker(session, group.community_id)
+    if worker is not None:
+        report = (
+            f"【{kind}提醒·{case.id}号】{group.name or group.id}的{person.name or person.id}"
+            f"7天内第{count}次被提醒（{case.reason}）：“{case.excerpt[:60]}”\n"
+            f"请您决定：回复“#处理 {case.id} 维持”“#处理 {case.id} 移出”或“#处理 {case.id} 误判”。"
+            "小棲不会自己把人移出群。"
         )
-        if in_group:
-            out.append(Outgoing(text, group_id=group.id, mentions=(person.id,), priority=Priority.ALERT))
-        else:
-            out.append(Outgoing(text.replace("私聊小棲发", "回复"), to_id=person.id, priority=Priority.ALERT))
-    kind = "刷屏" if reason == "重复刷屏" else "广告"
-    count = len(earlier) + 1
-    already_reported = any(c.state is CaseState.REPORTED and c.at >= now - WARN_EVERY for c in earlier)
-    if count >= REPORT_AT and not already_reported:
-        case.state = CaseState.REPORTED
-        worker = social_worker(session, group.community_id)
-        if worker is not None:
-            report = (
-                f"【{kind}提醒·{case.id}号】{group.name or group.id}的{person.name or person.id}"
-                f"7天内第{count}次被提醒（{reason}）：“{case.excerpt[:60]}”\n"
-                f"请您决定：回复“#处理 {case.id} 维持”“#处理 {case.id} 移出”或“#处理 {case.id} 误判”。"
-                "小棲不会自己把人移出群。"
-            )
-            out.append(Outgoing(report, to_id=worker.id, priority=Priority.ALERT))
-        audit.record(
-            session, at=now, actor_id=BOT, action="moderation:report", target=person.id, detail=str(case.id)
-        )
+        out.append(Outgoing(report, to_id=worker.id, priority=Priority.ALERT))
+    audit.record(
+        session, at=now, actor_id=BOT, action="moderation:report", target=person.id, detail=str(case.id)
+    )
     return out
 
 

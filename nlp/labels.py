@@ -6,7 +6,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-INTENTS: tuple[str, ...] = ("诉求", "咨询", "紧急", "建议", "表扬", "广告", "闲聊")
+PETITION = "诉求"
+QUESTION = "咨询"
+EMERGENCY = "紧急"
+SUGGESTION = "建议"
+PRAISE = "表扬"
+ADVERT = "广告"
+CHATTER = "闲聊"
+INTENTS: tuple[str, ...] = (PETITION, QUESTION, EMERGENCY, SUGGESTION, PRAISE, ADVERT, CHATTER)
+# What residents want fixed: the report's 诉求 figure counts both.
+PETITION_INTENTS: tuple[str, ...] = (PETITION, EMERGENCY)
+# What residents raise (petitions, emergencies, suggestions): hot topics come from these alone, not from
+# questions, group-buy chatter or ads.
+TOPIC_INTENTS: tuple[str, ...] = (PETITION, EMERGENCY, SUGGESTION)
 CATEGORIES: tuple[str, ...] = (
     "物业管理",
     "环境卫生",
@@ -21,14 +33,14 @@ CATEGORIES: tuple[str, ...] = (
     "其他",
 )
 NO_CATEGORY = "无"
-SENTIMENTS: tuple[str, ...] = ("正面", "中性", "负面")
-EMERGENCY = "紧急"
+POSITIVE, NEUTRAL, NEGATIVE = "正面", "中性", "负面"
+SENTIMENTS: tuple[str, ...] = (POSITIVE, NEUTRAL, NEGATIVE)
 # Intents that carry no matter to route, so their category is always 无.
-INTENTS_WITHOUT_CATEGORY: frozenset[str] = frozenset({"表扬", "广告", "闲聊"})
+INTENTS_WITHOUT_CATEGORY: frozenset[str] = frozenset({PRAISE, ADVERT, CHATTER})
 # The three heads a full message model has, and what classify() answers when a head is missing.
 HEADS: tuple[str, ...] = ("intent", "category", "sentiment")
 DEFAULT_LABEL: Mapping[str, str] = MappingProxyType(
-    {"intent": "闲聊", "category": NO_CATEGORY, "sentiment": "中性"}
+    {"intent": CHATTER, "category": NO_CATEGORY, "sentiment": NEUTRAL}
 )
 
 Scores = Mapping[str, Mapping[str, float]]

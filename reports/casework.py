@@ -22,8 +22,9 @@ from reports.figures import UNREGISTERED, Compared
 from reports.names import NameMask
 from reports.period import Month, Scope
 from reports.topics import quote_text as excerpt
+from tickets.figures import DONE, done, rate_columns, resolution_rate, satisfaction_rate
 from tickets.models import Rating, Ticket, TicketReporter
-from tickets.stats import DONE, seconds_between, ticket_figures
+from tickets.stats import seconds_between, ticket_figures
 
 OVERDUE_SHOWN = 15
 # how staff close a ticket that was not a real problem: never a typical case
@@ -46,7 +47,7 @@ class Handling:
 
     @property
     def resolution_rate(self) -> float | None:
-        return self.resolved / self.total if self.total else None
+        return resolution_rate(self.resolved, self.total)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -54,7 +55,7 @@ class Handling:
 
     @property
     def satisfaction_rate(self) -> float | None:
-        return self.satisfied / self.rated if self.rated else None
+        return satisfaction_rate(self.satisfied, self.rated)
 
 
 @dataclass(frozen=True)
@@ -127,21 +128,15 @@ def staff_label(name: str, role_label: str, community: str = "") -> str:
 
 
 def _columns() -> tuple[Any, ...]:
-    done = col(Ticket.state).in_([s.value for s in DONE])
-    rated = col(Ticket.rating).in_([Rating.SATISFIED.value, Rating.BASICALLY.value, Rating.UNSATISFIED.value])
-    good = col(Ticket.rating).in_([Rating.SATISFIED.value, Rating.BASICALLY.value])
     return (
-        func.count(),
-        func.sum(case((done, 1), else_=0)),
-        func.sum(case((done & (col(Ticket.resolved_at) <= col(Ticket.deadline)), 1), else_=0)),
-        func.sum(case((rated, 1), else_=0)),
-        func.sum(case((good, 1), else_=0)),
+        *rate_columns(),
+        func.sum(case((done() & (col(Ticket.resolved_at) <= col(Ticket.deadline)), 1), else_=0)),
         func.avg(seconds_between(Ticket.created_at, Ticket.resolved_at)),
     )
 
 
 def _handling(name: str, row: tuple[Any, ...]) -> Handling:
-    total, resolved, on_time, rated, satisfied, seconds = row
+    total, resolved, rated, satisfied, on_time, seconds = row
     return Handling(
         name,
         int(total or 0),
@@ -183,49 +178,13 @@ def ticket_section(
     if ids is not None:
         where.append(col(Ticket.community_id).in_(ids))
 
-    names = {
-        cid: (name, street)
-        for cid, name, street in session.exec(
-            select(Community.id, Community.name, Street.name).join(
-                Street, col(Street.id) == col(Community.street_id)
-            )
-        ).all()
-    }
-    by_community = {
-        cid: _handling(names.get(cid, (UNREGISTERED, ""))[0], tuple(rest))
-        for cid, *rest in session.exec(
-            select(Ticket.community_id, *_columns()).where(*where).group_by(col(Ticket.community_id))  # type: ignore[call-overload]
-        ).all()
-    }
+    names = _community_names(session)
+    by_community = _by_community(session, where, names)
     streets: dict[str, list[Handling]] = defaultdict(list)
     for cid, handling in by_community.items():
         streets[names.get(cid, ("", "（未归属街道）"))[1]].append(handling)
-
-    handler_rows = session.exec(
-        select(Ticket.handler_id, Ticket.department_id, *_columns())  # type: ignore[call-overload]
-        .where(*where)
-        .group_by(col(Ticket.handler_id), col(Ticket.department_id))
-    ).all()
-    handlers = [_handling(_handler_name(session, h, d, names), tuple(rest)) for h, d, *rest in handler_rows]
-    merged: dict[str, list[Handling]] = defaultdict(list)
-    for h in handlers:
-        merged[h.name].append(h)  # two staff with one label are shown together rather than told apart
-
-    overdue_where = [*where, col(Ticket.state).not_in([s.value for s in DONE]), col(Ticket.deadline) < now]
-    overdue_total = int(session.exec(select(func.count()).select_from(Ticket).where(*overdue_where)).one())
-    overdue = [
-        OverdueTicket(
-            t.number,
-            t.category,
-            names.get(t.community_id or "", (UNREGISTERED, ""))[0],
-            _handler_name(session, t.handler_id, t.department_id, names),
-            max(0, (now - t.deadline).days),
-            excerpt(t.summary, 36, people),
-        )
-        for t in session.exec(
-            select(Ticket).where(*overdue_where).order_by(col(Ticket.deadline)).limit(OVERDUE_SHOWN)
-        )
-    ]
+    handlers = _by_handler(session, where, names)
+    overdue_total, overdue = _overdue(session, where, now, names, people)
     return TicketSection(
         total=Compared(figures.total, before.total or None, last_year.total or None),
         resolution_rate=Compared(
@@ -243,9 +202,69 @@ def ticket_section(
         overdue=overdue,
         streets=_ranked([_merge(name, parts) for name, parts in streets.items()]),
         communities=_ranked(list(by_community.values())),
-        handlers=_ranked([_merge(name, parts) for name, parts in merged.items()]),
+        handlers=handlers,
         community_rows=by_community,
     )
+
+
+def _community_names(session: Session) -> dict[Any, tuple[str, str]]:
+    """Each community's name and its street's name, by community id."""
+    return {
+        cid: (name, street)
+        for cid, name, street in session.exec(
+            select(Community.id, Community.name, Street.name).join(
+                Street, col(Street.id) == col(Community.street_id)
+            )
+        ).all()
+    }
+
+
+def _by_community(
+    session: Session, where: list[Any], names: dict[Any, tuple[str, str]]
+) -> dict[str | None, Handling]:
+    return {
+        cid: _handling(names.get(cid, (UNREGISTERED, ""))[0], tuple(rest))
+        for cid, *rest in session.exec(
+            select(Ticket.community_id, *_columns()).where(*where).group_by(col(Ticket.community_id))  # type: ignore[call-overload]
+        ).all()
+    }
+
+
+def _by_handler(session: Session, where: list[Any], names: dict[Any, tuple[str, str]]) -> list[Handling]:
+    """Handlers (staff or departments) ranked; two staff with one label are shown together rather than
+    told apart."""
+    handler_rows = session.exec(
+        select(Ticket.handler_id, Ticket.department_id, *_columns())  # type: ignore[call-overload]
+        .where(*where)
+        .group_by(col(Ticket.handler_id), col(Ticket.department_id))
+    ).all()
+    handlers = [_handling(_handler_name(session, h, d, names), tuple(rest)) for h, d, *rest in handler_rows]
+    merged: dict[str, list[Handling]] = defaultdict(list)
+    for h in handlers:
+        merged[h.name].append(h)
+    return _ranked([_merge(name, parts) for name, parts in merged.items()])
+
+
+def _overdue(
+    session: Session, where: list[Any], now: datetime, names: dict[Any, tuple[str, str]], people: NameMask
+) -> tuple[int, list[OverdueTicket]]:
+    """How many of the month's tickets are open past their deadline, and the longest overdue of them."""
+    overdue_where = [*where, col(Ticket.state).not_in([s.value for s in DONE]), col(Ticket.deadline) < now]
+    overdue_total = int(session.exec(select(func.count()).select_from(Ticket).where(*overdue_where)).one())
+    overdue = [
+        OverdueTicket(
+            t.number,
+            t.category,
+            names.get(t.community_id or "", (UNREGISTERED, ""))[0],
+            _handler_name(session, t.handler_id, t.department_id, names),
+            max(0, (now - t.deadline).days),
+            excerpt(t.summary, 36, people),
+        )
+        for t in session.exec(
+            select(Ticket).where(*overdue_where).order_by(col(Ticket.deadline)).limit(OVERDUE_SHOWN)
+        )
+    ]
+    return overdue_total, overdue
 
 
 def _handler_name(
@@ -349,6 +368,19 @@ def typical_cases(
     """Up to three: the issue most residents raised, the fastest emergency, a consultation that led to action.
     The tickets are real ones: raised by residents (not staff or the property desk), resolved, not rated
     不满意, and not closed by staff as a false alarm."""
+    where = _real_resolved(month, scope)
+    people = people if people is not None else NameMask.from_registry(session)
+    community = dict(session.exec(select(Community.id, Community.name)).all())
+    found = (
+        _crowd_case(session, where, community, people),
+        _fast_case(session, where, community, people),
+        _consult_case(consult),
+    )
+    return [case for case in found if case is not None]
+
+
+def _real_resolved(month: Month, scope: Scope) -> list[Any]:
+    """The month's resolved tickets that count as typical cases (see `typical_cases`)."""
     residents = select(Person.id).where(
         Person.role == Role.RESIDENT, col(Person.id).not_in(select(ModerationExempt.person_id))
     )
@@ -362,9 +394,13 @@ def typical_cases(
     ]
     if scope.community_ids is not None:
         where.append(col(Ticket.community_id).in_(scope.community_ids))
-    people = people if people is not None else NameMask.from_registry(session)
-    community = dict(session.exec(select(Community.id, Community.name)).all())
-    cases: list[Case] = []
+    return where
+
+
+def _crowd_case(
+    session: Session, where: list[Any], community: dict[Any, str], people: NameMask
+) -> Case | None:
+    """The ticket most residents reported (two at least)."""
     reporters = (
         select(TicketReporter.ticket_id, func.count(func.distinct(TicketReporter.person_id)).label("n"))
         .group_by(col(TicketReporter.ticket_id))
@@ -377,42 +413,48 @@ def typical_cases(
         .order_by(reporters.c.n.desc(), col(Ticket.id))
         .limit(1)
     ).first()
-    if crowd is not None:
-        t, n = crowd
-        cases.append(
-            Case(
-                "多人反映的同一问题",
-                f"{community.get(t.community_id or '', '辖区')} {n} 位居民先后反映“{excerpt(t.summary, 40, people)}”"
-                f"（{t.category}），小棲合并为 {t.number} 号工单统一办理，{_outcome(t)}。",
-            )
-        )
+    if crowd is None:
+        return None
+    t, n = crowd
+    return Case(
+        "多人反映的同一问题",
+        f"{community.get(t.community_id or '', '辖区')} {n} 位居民先后反映“{excerpt(t.summary, 40, people)}”"
+        f"（{t.category}），小棲合并为 {t.number} 号工单统一办理，{_outcome(t)}。",
+    )
+
+
+def _fast_case(
+    session: Session, where: list[Any], community: dict[Any, str], people: NameMask
+) -> Case | None:
+    """The emergency resolved fastest."""
     fast = session.exec(
         select(Ticket)
         .where(*where, col(Ticket.urgent).is_(True), col(Ticket.accepted_at).is_not(None))
         .order_by(seconds_between(Ticket.created_at, Ticket.resolved_at), col(Ticket.id))
         .limit(1)
     ).first()
-    if fast is not None:
-        cases.append(
-            Case(
-                "紧急情况快速处置",
-                f"{community.get(fast.community_id or '', '辖区')}居民在群里报告“{excerpt(fast.summary, 40, people)}”，"
-                f"小棲识别为紧急情况并立即派单，{_hours(fast.created_at, fast.accepted_at)}内签收，"
-                f"{_hours(fast.created_at, fast.resolved_at)}办结。",
-            )
-        )
+    if fast is None:
+        return None
+    return Case(
+        "紧急情况快速处置",
+        f"{community.get(fast.community_id or '', '辖区')}居民在群里报告“{excerpt(fast.summary, 40, people)}”，"
+        f"小棲识别为紧急情况并立即派单，{_hours(fast.created_at, fast.accepted_at)}内签收，"
+        f"{_hours(fast.created_at, fast.resolved_at)}办结。",
+    )
+
+
+def _consult_case(consult: ConsultSection) -> Case | None:
+    """The consultation whose follow-up tickets got most done."""
     acted = [r for r in consult.rows if r.follow_ups]
-    if acted:
-        r = max(acted, key=lambda r: (r.follow_ups_done, r.turnout or 0, -r.number))
-        turnout = f"参与率 {r.turnout:.0%}，" if r.turnout is not None else ""
-        cases.append(
-            Case(
-                "协商议事促成行动",
-                f"{r.place}就“{r.topic}”开展协商议事，{turnout}结果：{r.outcome.rstrip('。')}。"
-                f"据此派出 {r.follow_ups} 件落实工单，已办结 {r.follow_ups_done} 件，进展已在群里回告居民。",
-            )
-        )
-    return cases
+    if not acted:
+        return None
+    r = max(acted, key=lambda r: (r.follow_ups_done, r.turnout or 0, -r.number))
+    turnout = f"参与率 {r.turnout:.0%}，" if r.turnout is not None else ""
+    return Case(
+        "协商议事促成行动",
+        f"{r.place}就“{r.topic}”开展协商议事，{turnout}结果：{r.outcome.rstrip('。')}。"
+        f"据此派出 {r.follow_ups} 件落实工单，已办结 {r.follow_ups_done} 件，进展已在群里回告居民。",
+    )
 
 
 def _outcome(t: Ticket) -> str:

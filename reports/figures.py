@@ -13,13 +13,10 @@ from sqlmodel import Session, col, select
 from core.clock import local
 from groups.messages import Message
 from groups.models import ChatGroup, Community, Membership, Street
+from nlp.labels import INTENTS, NEGATIVE, NO_CATEGORY, PETITION_INTENTS, SENTIMENTS
 from reports.period import Month, Scope
-from reports.sql import PETITION_INTENTS, community_of_group, hour_value, message_filter, utc_hour
+from reports.sql import community_of_group, hour_value, message_filter, utc_hour
 
-INTENTS = ("诉求", "咨询", "紧急", "建议", "表扬", "广告", "闲聊")
-SENTIMENTS = ("正面", "中性", "负面")
-NEGATIVE = "负面"
-NO_CATEGORY = "无"
 UNREGISTERED = "（未登记的群）"
 
 
@@ -189,24 +186,7 @@ def _communities(session: Session, month: Month, scope: Scope) -> list[Community
         .group_by(link.c.cid)
     ).all()
     active = {cid: row for cid, *row in rows}
-    group_where = [col(ChatGroup.registered).is_(True)]
-    if scope.group_ids is not None:
-        group_where.append(col(ChatGroup.id).in_(scope.group_ids))
-    groups = dict(
-        session.exec(
-            select(ChatGroup.community_id, func.count())
-            .where(*group_where)
-            .group_by(col(ChatGroup.community_id))
-        ).all()
-    )
-    members = dict(
-        session.exec(
-            select(ChatGroup.community_id, func.count(func.distinct(Membership.person_id)))
-            .join(ChatGroup, col(ChatGroup.id) == col(Membership.group_id))
-            .where(*group_where, col(Membership.active).is_(True))
-            .group_by(col(ChatGroup.community_id))
-        ).all()
-    )
+    groups, members = _groups_and_members(session, scope)
     where = [] if scope.community_ids is None else [col(Community.id).in_(scope.community_ids)]
     names = {
         cid: (name, street)
@@ -238,6 +218,23 @@ def _communities(session: Session, month: Month, scope: Scope) -> list[Community
             )
         )
     return result
+
+
+def _groups_and_members(session: Session, scope: Scope) -> tuple[dict[Any, int], dict[Any, int]]:
+    """Registered groups, and the people active in them, by community."""
+    group_where = [col(ChatGroup.registered).is_(True)]
+    if scope.group_ids is not None:
+        group_where.append(col(ChatGroup.id).in_(scope.group_ids))
+    groups = session.exec(
+        select(ChatGroup.community_id, func.count()).where(*group_where).group_by(col(ChatGroup.community_id))
+    ).all()
+    members = session.exec(
+        select(ChatGroup.community_id, func.count(func.distinct(Membership.person_id)))
+        .join(ChatGroup, col(ChatGroup.id) == col(Membership.group_id))
+        .where(*group_where, col(Membership.active).is_(True))
+        .group_by(col(ChatGroup.community_id))
+    ).all()
+    return dict(groups), dict(members)
 
 
 def _speakers(session: Session, month: Month, scope: Scope) -> int:

@@ -10,14 +10,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlmodel import col, select
 
-from groups.messages import SILENT_KINDS, Message
+from groups.messages import Message, speech
 from groups.models import ChatGroup
 from reports.period import Month, Scope
-
-PETITION_INTENTS = ("诉求", "紧急")
-# what residents raise (petitions, emergencies, suggestions): the hot topics come from these alone, not
-# from questions, group-buy chatter or ads
-TOPIC_INTENTS = ("诉求", "紧急", "建议")
 
 
 class utc_hour(FunctionElement[str]):
@@ -52,7 +47,7 @@ def message_filter(month: Month, scope: Scope) -> list[ColumnElement[bool]]:
         col(Message.sent_at) >= month.start,
         col(Message.sent_at) < month.end,
         col(Message.group_id).is_not(None),
-        col(Message.kind).not_in(SILENT_KINDS),
+        speech(),
     ]
     if scope.group_ids is not None:
         where.append(col(Message.group_id).in_(scope.group_ids))

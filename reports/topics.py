@@ -30,11 +30,12 @@ from consult.cluster import DEFAULT_STOPWORDS, FILLER_WORDS
 from core.privacy import mask_private_numbers
 from groups.messages import Message
 from groups.models import ModerationExempt, Person, Role
+from nlp.labels import PETITION_INTENTS, TOPIC_INTENTS
 from nlp.normalize import normalize
 from nlp.segment import Segmenter, read_word_list
 from reports.names import NameMask
 from reports.period import Month, Scope
-from reports.sql import PETITION_INTENTS, TOPIC_INTENTS, community_of_group, message_filter
+from reports.sql import community_of_group, message_filter
 
 MAX_TEXTS = 20_000
 MIN_RESIDENTS = 3

@@ -20,9 +20,10 @@ from sqlmodel import Session, col, select
 
 from core.clock import local
 from groups.messages import Message
-from reports.figures import NO_CATEGORY, UNREGISTERED
+from nlp.labels import NO_CATEGORY, PETITION_INTENTS
+from reports.figures import UNREGISTERED
 from reports.period import Month, Scope
-from reports.sql import PETITION_INTENTS, community_of_group, hour_value, message_filter, utc_hour
+from reports.sql import community_of_group, hour_value, message_filter, utc_hour
 from reports.topics import HotTopic
 from tickets.models import Ticket, TicketReporter
 

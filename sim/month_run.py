@@ -26,7 +26,6 @@ from rich.progress import (
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot.app import create_app
 from bot.simulator import Labelled, LabelledBatch, Tick, classified_batches, drain, output_record, replay
 from consult.models import Consultation
 from core.db import session_scope
@@ -41,6 +40,7 @@ from sim.month import MONTH, MONTH_END, Material, MonthTraffic
 from tickets.models import Ticket
 from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
+from xiaoqi.wiring import Mode, create_app
 
 GROUPS_PER_ACCOUNT = 50
 
@@ -107,8 +107,8 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     out.mkdir(parents=True, exist_ok=True)
     url = options.database_url
     if url is None:
-        db_path = out / "core.db"
-        for stale in (db_path, out / "core.db-wal", out / "core.db-shm"):
+        db_path = out / "xiaoqi.db"
+        for stale in (db_path, out / "xiaoqi.db-wal", out / "xiaoqi.db-shm"):
             stale.unlink(missing_ok=True)
         url = f"sqlite:///{db_path}"
     # a district this size runs one bot account per ~50 groups (README: account safety); the replay is
@@ -137,8 +137,7 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
 
     lap = time.perf_counter()
     console.print("正在加载消息理解模型…")
-    app = create_app(settings, classifier=load_classifier(settings))
-    app.single_process = True  # the benchmark owns its database
+    app = create_app(settings, Mode.ALONE, classifier=load_classifier(settings))  # it owns its database
     stages["model load"] = time.perf_counter() - lap
     # the month is generated and classified again in a worker on the other core, while this process
     # handles it; forked now, it shares the loaded model and nothing of what comes after
@@ -157,13 +156,13 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     handle = app.handle
 
     def timed_handle(incoming: Incoming, labels: Any = None) -> list[Outgoing]:
-        quick, begun = app.quick_handled, time.perf_counter()
+        quick, begun = app.replay.held, time.perf_counter()
         try:
             return handle(incoming, labels)
         finally:
             elapsed = time.perf_counter() - begun
             handle_times.append(elapsed)
-            if app.quick_handled != quick:
+            if app.replay.held != quick:
                 quick_times.append(elapsed)
 
     app.handle = timed_handle  # type: ignore[method-assign]
@@ -208,7 +207,7 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
 
     lap = time.perf_counter()
     files = build_report(
-        app.engine, MONTH, out / "report", now=MONTH_END, settings=settings, segmenter=app.segmenter
+        app.engine, MONTH, out / "report", now=MONTH_END, settings=settings, segmenter=app.knowledge.segmenter
     )
     stages["report build"] = time.perf_counter() - lap
     stages["total"] = time.perf_counter() - started

@@ -15,6 +15,8 @@ from typing import Any
 
 from core.clock import SHANGHAI
 
+from .events import line, said, tick
+
 # Registered residents of 幸福社区 (c1) who may vote, added to tests/data/registry.yaml by the test.
 NEIGHBOURS = """\
   - {id: wxid_v1, name: 5栋-101 张大爷, role: 居民, community: c1, household: 5-101, groups: [g1@chatroom]}
@@ -104,17 +106,8 @@ class _Script:
         **extra: Any,
     ) -> dict[str, Any]:
         self.count += 1
-        event: dict[str, Any] = {
-            "at": at.isoformat(),
-            "id": f"crash-{self.count:04d}",
-            "from": who,
-            "text": text,
-        }
-        if private:
-            event["to"] = "xiaoqi"
-        else:
-            event["group"] = group or HOME.get(who) or G1
-        event.update(extra)
+        place = None if private else group or HOME.get(who) or G1
+        event = line(said(text, who, in_group=place, at=at, id=f"crash-{self.count:04d}"), **extra)
         self.events.append(event)
         return event
 
@@ -123,7 +116,7 @@ class _Script:
         self.events.append(dict(event))
 
     def tick(self, at: datetime) -> None:
-        self.events.append({"at": at.isoformat(), "tick": True})
+        self.events.append(tick(at))
 
     def chatter(self, start: datetime, minutes: int, count: int) -> None:
         times = sorted(self.random.randrange(minutes * 60) for _ in range(count))

@@ -4,31 +4,38 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from bot.app import App
 from bot.simulator import run_simulation
 
+from .events import G1, line, said, tick
 
-def say(at: str, who: str, text: str, group: str | None = "g1@chatroom", **extra: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {"at": f"2026-{at}:00+08:00", "from": who, "text": text}
-    if group is None:
-        event["to"] = "xiaoqi"
-    else:
-        event["group"] = group
-    event.update(extra)
-    return event
+__all__ = ["say", "simulate", "tick", "to"]
 
 
-def tick(at: str) -> dict[str, Any]:
-    return {"at": f"2026-{at}:00+08:00", "tick": True}
+def say(
+    at: str,
+    who: str,
+    text: str,
+    group: str | None = G1,
+    *,
+    id: str | None = None,
+    name: str = "",
+    kind: str = "text",
+    mentions: Iterable[str] = (),
+) -> dict[str, Any]:
+    """`said(...)` at "MM-DDTHH:MM", as a simulator line (the simulator makes up the id unless one is given)."""
+    event = said(text, who, in_group=group, at=at, id=id, name=name, kind=kind, mentions=mentions)
+    return line(event, with_id=id is not None)
 
 
 def simulate(app: App, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out, err = io.StringIO(), io.StringIO()
     result = run_simulation(app, [json.dumps(e, ensure_ascii=False) + "\n" for e in events], out, err)
     assert result.skipped == 0, err.getvalue()
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+    return [json.loads(row) for row in out.getvalue().splitlines()]
 
 
 def to(outputs: list[dict[str, Any]], person: str) -> list[str]:

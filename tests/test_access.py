@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 from sqlmodel import col, select
 
-from bot.app import App, create_app
+from bot.app import App
 from core.audit import AuditEntry
 from core.db import session_scope
 from core.outbox import OutboxMessage
@@ -35,6 +35,7 @@ from nlp import MessageClassifier
 from tickets.models import Ticket
 from web.context import WebContext
 from web.server import create_web
+from xiaoqi.wiring import create_app
 
 from .simulate import say, simulate
 

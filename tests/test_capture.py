@@ -7,15 +7,17 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.app import App, create_app
+from bot.app import App
 from bot.transport.memory import MemoryTransport
 from core.db import session_scope
-from core.events import Incoming, MessageKind
+from core.events import MessageKind
 from core.settings import Settings
 from groups.messages import Message
 from groups.models import Membership, Person, Role
+from xiaoqi.wiring import create_app
 
 from .conftest import START
+from .events import said
 
 
 def _messages(app: App) -> list[Message]:
@@ -44,16 +46,16 @@ async def test_duplicate_after_restart_is_ignored(settings: Settings, app: App) 
 
 
 async def test_message_captured_but_not_handled_before_a_crash_is_handled_on_redelivery(app: App) -> None:
-    incoming = Incoming("m-crash", "wxid_r1", "#帮助", START, group_id="g1@chatroom")
-    original = app._dispatch
+    incoming = said("#帮助", id="m-crash")
+    original = app.router.dispatch_command
 
     def crash(*args: object) -> list[object]:
         raise SystemExit("power cut")
 
-    app._dispatch = crash  # type: ignore[method-assign,assignment]
+    app.router.dispatch_command = crash  # type: ignore[method-assign,assignment]
     with contextlib.suppress(SystemExit):
         app.handle(incoming)
-    app._dispatch = original  # type: ignore[method-assign]
+    app.router.dispatch_command = original  # type: ignore[method-assign]
     (stored,) = _messages(app)
     assert stored.handled_at is None
     replies = app.handle(incoming)

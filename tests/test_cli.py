@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from .conftest import REGISTRY
+
+pytestmark = pytest.mark.e2e  # every test runs `python -m xiaoqi` in a subprocess
 
 XIAOQI = [sys.executable, "-m", "xiaoqi"]
 

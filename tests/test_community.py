@@ -9,16 +9,16 @@ from datetime import datetime, time, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.app import App
+from bot.app import App, Mode
 from core.audit import AuditEntry
 from core.clock import SHANGHAI
 from core.db import session_scope
-from core.events import Incoming
 from core.quiet import QuietHours
 from core.settings import Settings
 from faq import answer_text, details_text, load_knowledge
 from moderation.models import CaseState, ModerationCase
 
+from .events import said
 from .simulate import say, simulate, tick, to
 
 KNOWLEDGE = load_knowledge(Settings().data_dir / "faq" / "knowledge.yaml")
@@ -105,9 +105,9 @@ def test_notice_commands_refuse_bad_input_with_a_reason(app: App) -> None:
 
 def test_the_sender_hears_which_groups_a_notice_could_not_reach(app: App) -> None:
     """Live delivery: the transport reports a group it cannot post to; retries end in a failure report."""
-    app.live_delivery = True
+    app = app.with_mode(Mode.LIVE)
     start = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
-    seen = app.handle(Incoming("n1", "wxid_sg", "#通知 本社区\n今晚消防演练。", start))
+    seen = app.handle(said("#通知 本社区\n今晚消防演练。", "wxid_sg", in_group=None, at=start))
     texts: list[str] = [o.text for o in seen]
     clock = start
     for _ in range(60):

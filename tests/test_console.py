@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from bot.app import App, create_app
+from bot.app import App
 from core.audit import AuditEntry
 from core.db import session_scope
 from core.outbox import OutboxMessage
@@ -21,6 +21,7 @@ from tickets.models import Ticket, TicketEvent, TicketState
 from web.console import COOKIE
 from web.context import WebContext
 from web.server import create_web
+from xiaoqi.wiring import create_app
 
 from .conftest import START
 from .simulate import say, simulate

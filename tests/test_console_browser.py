@@ -19,13 +19,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from bot.app import App, create_app
+from bot.app import App
 from core.db import session_scope
 from reports.build import build_report
 from tickets.models import Ticket, TicketEvent, TicketState
 from web.console import COOKIE
 from web.context import WebContext
 from web.server import create_web
+from xiaoqi.wiring import create_app
 
 from .conftest import require_or_skip
 from .simulate import say, simulate

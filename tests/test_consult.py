@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.app import App
+from bot.app import App, Mode
 from consult.models import Ballot, Consultation, ConsultState, Participation, Vote
 from consult.service import tally
 from core.db import session_scope
@@ -181,7 +181,7 @@ def test_a_secret_ballot_keeps_choices_apart_from_voters_and_gives_receipts(town
 
 
 def test_a_passed_decision_opens_a_follow_up_ticket_whose_progress_the_groups_see(town: App) -> None:
-    town.single_process = True  # the clock looks at the jobs only when something says it should
+    town = town.with_mode(Mode.ALONE)  # the clock looks at the jobs only when something says it should
     simulate(
         town,
         [
@@ -226,13 +226,44 @@ def test_a_passed_decision_opens_a_follow_up_ticket_whose_progress_the_groups_se
     ]
 
 
+def test_a_follow_up_reads_a_deadline_with_a_time_whatever_the_order_of_its_fields(town: App) -> None:
+    town = town.with_mode(Mode.ALONE)
+    simulate(
+        town,
+        [
+            say("11-02T09:00", "wxid_sg", "#发起议事 东门空地改成微花园\n截止：11月3日20:00\n范围：本社区"),
+            say("11-02T09:05", "wxid_r1", "投票 1"),
+            say("11-02T09:06", "wxid_v1", "投票 1"),
+            tick("11-03T20:00"),
+        ],
+    )
+    out = simulate(
+        town,
+        [
+            say(
+                "11-04T09:00",
+                "wxid_sg",
+                "#议事落实 1 清理东门空地 截止：12月10日 18点半 负责人：周网格",
+                group=None,
+            )
+        ],
+    )
+    (opened,) = [o for o in out if o["group"] == "g1@chatroom" and o["text"].startswith("【议事落实】")]
+    assert "：清理东门空地，由周网格负责，12月10日18:30前完成" in opened["text"], opened["text"]
+    assert "18点半" not in opened["text"] and "负责人" not in opened["text"]
+    # the social worker who asked hears that it is done, in a staff word, not a resident's confirmation
+    assert to(out, "wxid_sg") == [
+        "好的，1号议事的落实工单已登记（1号工单），由周网格负责，12月10日18:30前完成。"
+    ]
+
+
 def test_bad_consultation_commands_get_a_plain_answer(town: App) -> None:
     out = simulate(
         town,
         [
             say("11-02T09:00", "wxid_r1", "#发起议事 我想投票\n截止：11月4日"),
             say("11-02T09:01", "wxid_sg", "#发起议事"),
-            say("11-02T09:02", "wxid_sg", "#发起议事 装门禁\n截止：明天"),
+            say("11-02T09:02", "wxid_sg", "#发起议事 装门禁\n截止：过几天"),  # 明天 is read (20:00)
             say("11-02T09:03", "wxid_sg", "#发起议事 装门禁\n截止：10月1日"),
             say("11-02T09:04", "wxid_sg", "#发起议事 装门禁\n截止：11月4日\n选项：装"),
             say("11-02T09:05", "wxid_sg", "#开始投票 7"),
@@ -242,7 +273,7 @@ def test_bad_consultation_commands_get_a_plain_answer(town: App) -> None:
     assert to(out, "wxid_r1") == ["抱歉，这个命令只有社工、领导、管理员可以使用。"]
     answers = to(out, "wxid_sg")
     assert answers[0].startswith("用法：#发起议事 议题")
-    assert answers[1].startswith("看不懂时间“明天”")
+    assert answers[1].startswith("看不懂时间“过几天”")
     assert answers[2] == "截止时间已经过了，请写一个以后的时间。"
     assert answers[3] == "至少要有两个选项。"
     assert answers[4] == "没有7号议事。"

@@ -29,7 +29,34 @@ from core.clock import parse_time
 from .conftest import REGISTRY, _database_url
 from .crash_events import NEIGHBOURS, write_events
 
+pytestmark = pytest.mark.e2e  # runs and kills `xiaoqi simulate` processes
+
 XIAOQI = [sys.executable, "-m", "xiaoqi"]
+ARM_ENV, STEPS_ENV = "XIAOQI_TEST_KILL_ARM", "XIAOQI_TEST_KILL_STEPS"
+# `xiaoqi` that kills itself at a chosen point of its own work: once the file named by ARM_ENV exists
+# it counts database statements and commits, and SIGKILLs itself just before the STEPS_ENV-th one.
+# A kill at a number of steps, not after a sleep, lands at the same point however loaded the machine is.
+ARMED_XIAOQI = [sys.executable, "-c", """
+import os, signal
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from xiaoqi.cli import main
+
+arm, left = os.environ["XIAOQI_TEST_KILL_ARM"], None
+
+def step(*_):
+    global left
+    if left is None and os.path.exists(arm):
+        left = int(os.environ["XIAOQI_TEST_KILL_STEPS"])
+    if left is not None:
+        if left == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        left -= 1
+
+event.listen(Engine, "before_cursor_execute", step)
+event.listen(Engine, "commit", step)
+main()
+"""]  # fmt: skip
 KILL_SEED = 20261102
 ATTEMPTS_AFTER_KILLS = 3
 # replies that announce a new ticket, consultation or moderation case: their numbers are database ids,
@@ -55,14 +82,15 @@ class Run:
 
 @dataclass(frozen=True)
 class Kill:
-    """When to SIGKILL a run: `delay` after `ready` holds for what this run (and, when `cumulative`,
-    the runs before it) printed, or after `seconds`, whichever comes first."""
+    """When to SIGKILL a run: once `ready` holds for what this run (and, when `cumulative`, the runs
+    before it) printed, or after `seconds`, whichever comes first. With `steps`, the run is armed
+    then instead and kills itself just before its `steps`-th next database statement or commit."""
 
     label: str
     ready: Callable[[list[Line]], bool]
     seconds: float = 120.0
     cumulative: bool = False
-    delay: float = 0.0
+    steps: int | None = None
 
 
 @dataclass
@@ -81,15 +109,19 @@ class Scenario:
         lines: list[Line] = []
         changed = threading.Condition()
         finished = False
+        armed = kill is not None and kill.steps is not None
+        arm = err_path.with_name(f"arm-{err_path.stem[7:]}")
+        env = {**self.env, ARM_ENV: str(arm), STEPS_ENV: str(kill.steps)} if armed else self.env
+        options = ["--registry", str(self.registry), "--db", db]
         started = time.monotonic()
         with err_path.open("w", encoding="utf-8") as err:
             process = subprocess.Popen(
-                [*XIAOQI, "simulate", str(self.events), "--registry", str(self.registry), "--db", db],
+                [*(ARMED_XIAOQI if armed else XIAOQI), "simulate", str(self.events), *options],
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,
                 encoding="utf-8",
-                env=self.env,
+                env=env,
                 cwd=self.events.parent,
             )
 
@@ -114,9 +146,10 @@ class Scenario:
                         lambda: finished or kill.ready([*earlier, *lines] if kill.cumulative else lines),
                         timeout=kill.seconds,
                     )
-                if kill.delay:
-                    time.sleep(kill.delay)
-                process.send_signal(signal.SIGKILL)  # a no-op once the process has exited
+                if armed:
+                    arm.touch()  # the run kills itself a few database steps on
+                else:
+                    process.send_signal(signal.SIGKILL)  # a no-op once the process has exited
             returncode = process.wait(timeout=300)
             reader.join(timeout=30)
         out_path = err_path.with_name(f"stdout-{len(self.runs)}-{err_path.stem[7:]}.jsonl")
@@ -188,10 +221,16 @@ def _kill_plan(
         return sum(1 for line in lines if parse_time(line["at"]) > last_event) >= drain_lines
 
     seconds = rng.uniform(0.8, 2.6 if postgres else 4.0)
+    mid_steps, drain_steps = rng.randint(0, 12), rng.randint(0, 6)
     return [
         Kill(f"early: {seconds:.2f} s or reply {early}", printed(early), seconds, cumulative=True),
-        Kill(f"mid-replay: reply {middle}", printed(middle), cumulative=True, delay=rng.uniform(0, 0.01)),
-        Kill(f"drain: {drain_lines} late replies", draining, delay=rng.uniform(0, 0.005)),
+        Kill(
+            f"mid-replay: reply {middle} + {mid_steps} db steps",
+            printed(middle),
+            cumulative=True,
+            steps=mid_steps,
+        ),
+        Kill(f"drain: {drain_lines} late replies + {drain_steps} db steps", draining, steps=drain_steps),
     ]
 
 

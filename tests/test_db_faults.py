@@ -9,22 +9,23 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlmodel import func, select
 
-from bot.app import App, create_app
+from bot.app import App
 from core.db import session_scope
 from core.events import Incoming
 from core.settings import Settings
 from groups.messages import Message
 from groups.registry import load_registry
 from tickets.models import TicketReporter
+from xiaoqi.wiring import create_app
 
-from .conftest import REGISTRY, START, _database_url
+from .conftest import REGISTRY, _database_url
+from .events import said, when
 
 
 class CuttableProxy:
@@ -98,7 +99,6 @@ def proxied_app(postgres_template: tuple[str, str], tmp_path: Path) -> Iterator[
     proxy = CuttableProxy((host, int(port)))
     url = _database_url(admin_url, name).replace(host_port, f"127.0.0.1:{proxy.port}")
     app = create_app(Settings.from_env(database_url=url, cache_dir=tmp_path / "cache"))
-    app.live_delivery = False
     with session_scope(app.engine) as session:
         load_registry(session, REGISTRY)
     try:
@@ -111,7 +111,7 @@ def proxied_app(postgres_template: tuple[str, str], tmp_path: Path) -> Iterator[
 
 
 def _said(n: int, text: str, who: str = "wxid_r1") -> Incoming:
-    return Incoming(f"fault-{n}", who, text, START + timedelta(minutes=n), group_id="g1@chatroom")
+    return said(text, who, id=f"fault-{n}", at=when(minutes=n))
 
 
 def test_messages_during_a_database_outage_are_spooled_and_handled_once_it_is_back(
@@ -127,20 +127,20 @@ def test_messages_during_a_database_outage_are_spooled_and_handled_once_it_is_ba
     assert (
         app.receive(_said(2, "#反映 5栋楼道的灯坏了", who="wxid_x9")) == []
     )  # the platform delivers it again
-    assert len(app.spool) == 3
-    assert app.retry_spooled() == []  # still down: nothing lost, nothing answered twice
-    assert len(app.spool) == 3
+    assert len(app.spooling.spool) == 3
+    assert app.spooling.retry() == []  # still down: nothing lost, nothing answered twice
+    assert len(app.spooling.spool) == 3
 
     proxy.restore()
     app.engine.dispose()
     app = create_app(app.settings)  # the bot was restarted meanwhile: the spool is on disk
-    assert len(app.spool) == 3
-    answers = app.retry_spooled()
+    assert len(app.spooling.spool) == 3
+    answers = app.spooling.retry()
     replies = [a.text for a in answers if a.group_id == "g1@chatroom"]
     assert "号工单" in replies[0]  # the petition first, then #进度: in arrival order
     assert replies[1] == "1号（3栋门口的井盖松了）：已交给工作人员，11月9日前办好"
     assert len(replies) == 2  # the second delivery of fault-2 was handled once
-    assert len(app.spool) == 0 and not app.spool.path.exists()
+    assert len(app.spooling.spool) == 0 and not app.spooling.spool.path.exists()
     later = app.receive(_said(4, "#反映 7栋电梯异响"))  # and life goes on
     assert any("7栋电梯异响" in out.text for out in later)
 

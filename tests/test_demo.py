@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import create_engine, text
 
-from bot.app import create_app
 from core.settings import Settings
 from nlp import MessageClassifier
 from web.context import WebContext
 from web.server import create_web
 from xiaoqi.demo import run_demo
+from xiaoqi.wiring import create_app
 
 
 def test_the_demo_month_shows_the_whole_ticket_loop(
@@ -35,7 +35,7 @@ def test_the_demo_month_shows_the_whole_ticket_loop(
             WebContext(
                 create_app(
                     replace(
-                        Settings(), cache_dir=cache_dir, database_url=f"sqlite:///{tmp_path / 'core.db'}"
+                        Settings(), cache_dir=cache_dir, database_url=f"sqlite:///{tmp_path / 'xiaoqi.db'}"
                     ),
                     jobs=[],
                 )
@@ -45,7 +45,7 @@ def test_the_demo_month_shows_the_whole_ticket_loop(
     ) as web:
         signed = web.post("/login/code", data={"who": sign_in[1], "code": sign_in[2]}, follow_redirects=False)
         assert signed.status_code == 303 and "一屏掌控" in web.get("/").text
-    engine = create_engine(f"sqlite:///{tmp_path / 'core.db'}")
+    engine = create_engine(f"sqlite:///{tmp_path / 'xiaoqi.db'}")
     with engine.connect() as conn:
         month = conn.execute(
             text("select count(*) from message where platform_id not like 'demo-staff-%'")

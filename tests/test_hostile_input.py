@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, func, select
 
 from bot.app import App
 from core.db import session_scope
-from core.events import Incoming, MessageKind
+from core.events import MessageKind
 from faq.models import FaqQuestion
 from groups.messages import Message
 from groups.models import ModerationExempt
@@ -19,7 +19,7 @@ from moderation.models import ModerationCase
 from notices.models import Notice
 from tickets.models import TicketEvent
 
-from .conftest import START
+from .events import said, when
 
 COMMAND_WORDS = [
     "签收",
@@ -93,6 +93,7 @@ events = st.lists(st.tuples(texts, senders, places, kinds, st.booleans(), names)
 ids = itertools.count()
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=events)
 def test_random_messages_never_crash_and_are_stored_once(smart_app: App, batch) -> None:  # type: ignore[no-untyped-def]
@@ -102,20 +103,19 @@ def test_random_messages_never_crash_and_are_stored_once(smart_app: App, batch) 
     resident_actions_before = _resident_staff_actions(app)
     sent_ids = []
     for offset, (text, sender, group, kind, mention, name) in enumerate(batch):
-        message_id = f"fuzz-{next(ids)}"
-        incoming = Incoming(
-            message_id,
-            sender,
+        incoming = said(
             text,
-            START + timedelta(minutes=next(ids)),
-            group_id=group,
+            sender,
+            id=f"fuzz-{next(ids)}",
+            at=when(minutes=next(ids)),
+            in_group=group,
             kind=kind,
-            sender_name=name,
-            mentions=("xiaoqi",) if mention else (),
+            name=name,
+            mentions=["xiaoqi"] if mention else [],
         )
         replies = app.handle(incoming)
         assert all("出了点小问题" not in reply.text for reply in replies), (text, sender)
-        sent_ids.append(message_id)
+        sent_ids.append(incoming.message_id)
         if offset == 0:
             assert app.handle(incoming) == []  # the same delivery again does nothing
     with session_scope(app.engine) as session:

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, create_engine, func, select
 from typer.testing import CliRunner
 
-from bot.app import App, create_app
+from bot.app import App
 from core.audit import AuditEntry
 from core.errors import XiaoqiError
 from core.events import Incoming
@@ -32,6 +32,7 @@ from web.models import ApiClient
 from web.open311 import public_description
 from web.server import create_web
 from xiaoqi.cli import app as cli
+from xiaoqi.wiring import create_app
 
 from .conftest import START
 

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App, create_app
+from bot.app import App
 from core.db import session_scope
-from core.events import Incoming
 from core.settings import Settings
 from groups.models import Person
 from groups.people import AmbiguousPerson, PersonNotFound, Want, resolve_person
 from groups.registry import load_registry
 from tickets.lifecycle import get_ticket
+from xiaoqi.wiring import create_app
 
-from .conftest import START
+from .events import said
 from .simulate import say, simulate, to
 
 # two 周 in 新家园, a 周敏 and a 周强 in 梧桐里, twin 王磊 in 紫藤苑, a resident called 周敏, and (added below)
@@ -256,6 +256,6 @@ def test_an_unknown_or_non_staff_name_changes_nothing(town: App) -> None:
     ],
 )
 def test_a_ticket_number_may_follow_the_command_without_a_space(town: App, text: str, args: str) -> None:
-    message = Incoming("m1", "wxid_sg_li", text, START)
+    message = said(text, "wxid_sg_li", in_group=None)
     parsed = town.router.parse(message, town.settings.bot_id, town.settings.bot_name)
     assert parsed is not None and (parsed.name, parsed.args) == ("转派", args)

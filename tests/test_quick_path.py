@@ -9,18 +9,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import MetaData, create_engine, select
+from sqlmodel import Session, col
 
-from bot.app import create_app
+from bot.app import App
+from bot.router import Router
 from bot.simulator import drain, output_record, replay
 from core.db import session_scope
-from core.events import Incoming, Outgoing
+from core.events import Incoming, MessageKind, Outgoing
 from core.settings import Settings
+from groups.messages import Message
 from groups.registry import load_registry
-from nlp import MessageClassifier
+from nlp import Labels, MessageClassifier
 from sim.district import DistrictPlan, plan_district, write_registry
 from sim.month import MONTH_END, Material, MonthTraffic
 from xiaoqi.demo_staff import DemoPeople
+from xiaoqi.wiring import Mode, create_app
 
 SCENES = Settings().data_dir / "demo" / "scenes.yaml"
 GROUPS, MESSAGES, SEED = 24, 2500, 11
@@ -31,8 +36,7 @@ def _replay_month(
 ) -> tuple[list[Any], int]:
     plan = plan_district(GROUPS, SEED)
     write_registry(plan, registry)
-    app = create_app(settings, classifier=classifier)
-    app.single_process, app.quick_path = True, quick
+    app = create_app(settings, Mode.ALONE, classifier=classifier, bulk=quick)
     with session_scope(app.engine) as session:
         load_registry(session, registry)
     people, shown = DemoPeople(), []
@@ -52,7 +56,7 @@ def _replay_month(
     emit(app.advance(MONTH_END))
     drain(app, emit, until=MONTH_END)
     app.engine.dispose()
-    return shown, app.quick_handled
+    return shown, app.replay.held
 
 
 def _repeats(plan: DistrictPlan) -> list[Incoming]:
@@ -100,6 +104,7 @@ def _tables(url: str) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_quick_path_stores_and_sends_exactly_what_the_full_path_does(
     db_url: str, tmp_path: Path, cache_dir: Path, classifier: MessageClassifier
 ) -> None:
@@ -142,3 +147,39 @@ def _empty(url: str) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     engine.dispose()
+
+
+def test_a_handler_that_fails_in_a_replay_loses_no_message_held_for_bulk_writing(app: App) -> None:
+    """Ordinary messages wait as rows; a later handler's query writes them inside its savepoint. When
+    that handler fails and its savepoint is undone, the waiting messages are still stored, once."""
+    extra = Router()
+
+    @extra.on_message()
+    def breaks_on_purpose(session: Session, message: Incoming) -> None:
+        if message.text == "坏了":
+            session.exec(select(Message.id)).all()  # a query: the rows waiting so far are written now
+            raise RuntimeError("a bug in a handler")
+
+    app.router.include(extra)
+    replay_app = app.with_mode(Mode.ALONE)
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    texts = ["今天天气不错", "[图片]", "是啊", "坏了", "大家早"]
+    events = [
+        Incoming(
+            f"held-{n}", "wxid_r1", text, start + timedelta(minutes=n), group_id="g1@chatroom",
+            kind=MessageKind.IMAGE if text == "[图片]" else MessageKind.TEXT,
+        )
+        for n, text in enumerate(texts)
+    ]  # fmt: skip
+    chat = Labels("闲聊", "无", "中性")  # as a replay classifies ahead; the photo has no labels
+    with replay_app.batch():
+        replay_app.replay.expect([e.message_id for e in events])
+        answers = [replay_app.handle(e, None if e.kind is MessageKind.IMAGE else chat) for e in events]
+    assert answers == [[], [], [], [], []]  # not addressed to the bot: nothing said, even on failure
+    with session_scope(app.engine) as session:
+        stored = session.scalars(select(Message).where(col(Message.platform_id).like("held-%"))).all()
+        assert sorted(m.raw_text for m in stored) == sorted(texts)
+        assert [m.failed for m in stored if m.raw_text == "坏了"] == [True]
+        assert all(m.handled_at is not None for m in stored)
+        assert {m.raw_text: m.intent for m in stored} == {t: None if t == "[图片]" else "闲聊" for t in texts}
+    assert replay_app.replay.held == 4  # the four ordinary ones were written in bulk

@@ -15,7 +15,6 @@ from sqlmodel import Session, col, select
 from bot.app import App
 from core.clock import SHANGHAI
 from core.db import session_scope
-from core.events import Incoming
 from groups.messages import Message
 from nlp import Labels
 from reports.build import ReportFiles, build_report
@@ -24,6 +23,7 @@ from reports.render import SECTION_TITLES
 from tickets.models import Ticket, TicketState
 
 from .conftest import require_or_skip
+from .events import said
 
 OCTOBER = datetime(2026, 10, 1, tzinfo=SHANGHAI)
 BUILT_AT = datetime(2026, 11, 1, 8, 0, tzinfo=SHANGHAI)
@@ -52,8 +52,7 @@ class Traffic:
 
     def say(self, at: datetime, who: str, group: str | None, text: str, label: Labels | None = None) -> None:
         self.count += 1
-        incoming = Incoming(f"t-{self.count}", who, text, at, group_id=group, sender_name="")
-        self.app.handle(incoming, label)
+        self.app.handle(said(text, who, in_group=group, at=at, id=f"t-{self.count}"), label)
 
     def newest_ticket(self) -> Ticket | None:
         with session_scope(self.app.engine) as session:

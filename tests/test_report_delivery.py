@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from bot.app import App, create_app
+from bot.app import App
 from core.clock import SHANGHAI
 from core.db import session_scope
 from core.outbox import OutboxMessage
@@ -19,6 +19,7 @@ from core.settings import Settings
 from groups.registry import load_registry
 from reports.build import build_report, default_segmenter
 from reports.jobs import JOB_NAME, monthly_report_job, monthly_trigger
+from xiaoqi.wiring import create_app
 
 from .conftest import REGISTRY, require_or_skip
 from .test_report import BUILT_AT, simulate_month

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.app import App, default_segmenter
+from bot.app import App
 from core.clock import SHANGHAI
 from core.db import session_scope
 from groups.messages import Message
 from groups.models import ModerationExempt, Person, Role
+from reports.build import default_segmenter
 from reports.casework import ConsultSection, typical_cases
 from reports.period import Month, Scope
 from reports.topics import hot_topics

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from datetime import timedelta
+from typing import Annotated
 
 import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from access.policy import Refused
-from bot.app import App
-from bot.router import Router, UsageError
+from bot.app import App, Mode
+from bot.args import Count, PersonRef, RecordNo, Text
+from bot.context import Context
+from bot.router import Router
 from bot.simulator import replay
 from bot.transport.memory import MemoryTransport
 from core.audit import AuditEntry
@@ -20,8 +24,10 @@ from core.errors import XiaoqiError
 from core.events import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import Person
+from tickets.models import Ticket, TicketEvent, TicketState
 
 from .conftest import START
+from .simulate import say, simulate, to
 
 
 @pytest.fixture
@@ -84,10 +90,8 @@ async def test_a_crashing_handler_apologises_logs_and_does_not_stop_the_bot(
         raise RuntimeError("boom")
 
     @extra.command("用法", usage="#用法 数字", summary="needs a number")
-    def needs_number(args: str) -> str:
-        if not args.isdigit():
-            raise UsageError()
-        return f"收到 {args}"
+    def needs_number(number: RecordNo) -> str:
+        return f"收到 {number}"
 
     app.router.include(extra)
     with caplog.at_level(logging.ERROR):
@@ -107,8 +111,8 @@ def test_a_refusal_in_a_replay_undoes_what_it_wrote_and_only_then_rolls_back(app
     extra = Router()
 
     @extra.command("改名", usage="#改名 名字", summary="renames the sender, then refuses")
-    def rename(sender: Person, session: Session, args: str) -> str:
-        sender.name = args
+    def rename(sender: Person, session: Session, name: Text) -> str:
+        sender.name = name
         session.flush()  # written, then refused: the write must be undone
         raise XiaoqiError("改名没有成功。")
 
@@ -117,7 +121,7 @@ def test_a_refusal_in_a_replay_undoes_what_it_wrote_and_only_then_rolls_back(app
         raise XiaoqiError("现在不能看。")
 
     app.router.include(extra)
-    app.single_process = True  # as `xiaoqi simulate` and the benchmark: the replay runs in batches
+    app = app.with_mode(Mode.ALONE)  # as `xiaoqi simulate` and the benchmark: the replay runs in batches
     rollbacks: list[object] = []
 
     def count(_session: Session, transaction: object) -> None:
@@ -179,8 +183,8 @@ def test_a_refused_staff_command_keeps_its_audit_line_when_its_writes_are_undone
     extra = Router()
 
     @extra.command("改名", usage="#改名 名字", summary="renames the sender, then is refused")
-    def rename(sender: Person, session: Session, args: str) -> str:
-        sender.name = args
+    def rename(sender: Person, session: Session, name: Text) -> str:
+        sender.name = name
         session.flush()
         raise Refused("这个名字不能用。")
 
@@ -194,3 +198,99 @@ def test_a_refused_staff_command_keeps_its_audit_line_when_its_writes_are_undone
     assert [(r.actor_id, r.action, r.detail) for r in rows] == [
         ("wxid_sg", "refused:改名", "小王｜这个名字不能用。")
     ]
+
+
+def test_arguments_are_read_across_full_width_spaces_and_numbers(app: App) -> None:
+    """Chinese input methods type '　' (U+3000), '＃' and full-width digits; WeChat puts U+2005 after an
+    @-mention. Every command reads its arguments the same way, once, in the router."""
+    out = simulate(
+        app,
+        [
+            say("11-02T09:00", "wxid_r1", "#反映 5栋门口的路灯坏了"),
+            say("11-02T09:10", "wxid_sg", "#转派　＃１　周网格", group=None),
+            say("11-02T09:20", "wxid_wg", "#签收 １号", group=None),
+            say("11-02T09:30", "wxid_wg", "#办结　１号\u2005已修好，换了新灯泡", group=None),
+        ],
+    )
+    assert to(out, "wxid_sg")[1] == "好的，1号工单已转给周网格。"
+    assert to(out, "wxid_wg")[1:] == [
+        "好的，1号工单已签收，办理时限11月9日前。",
+        "好的，1号工单已办结，已请居民评价。",
+    ]
+    assert to(out, "wxid_r1")[-1] == (
+        "您反映的“5栋门口的路灯坏了”已经办好：已修好，换了新灯泡\n您满意吗？请回复“满意”“基本满意”或“不满意”。"
+    )
+
+
+def test_a_missing_or_malformed_argument_gets_the_usage_line_and_the_handler_does_not_run(app: App) -> None:
+    out = simulate(
+        app,
+        [
+            say("11-02T09:00", "wxid_r1", "#反映 5栋门口的路灯坏了"),
+            say("11-02T09:10", "wxid_wg", "#办结", group=None),
+            say("11-02T09:11", "wxid_wg", "#签收 一号", group=None),
+            say("11-02T09:12", "wxid_sg", "#签收 1 2", group=None),  # words left over
+            say("11-02T09:13", "wxid_sg", "#延期 1 三天 等材料", group=None),
+            say("11-02T09:14", "wxid_sg", "#办结 9", group=None),  # the record is looked up first
+            say("11-02T09:15", "wxid_sg", "#办结 1", group=None),
+        ],
+    )
+    assert to(out, "wxid_wg") == ["用法：#办结 工单号 办理结果", "用法：#签收 工单号"]
+    assert to(out, "wxid_sg")[1:] == [
+        "用法：#签收 工单号",
+        "工作日数要写数字。\n用法：#延期 工单号 工作日数 理由",
+        "没有找到9号工单，请核对编号。",
+        "用法：#办结 工单号 办理结果",
+    ]
+    with session_scope(app.engine) as session:
+        ticket = session.get(Ticket, 1)
+        assert ticket is not None and ticket.state is TicketState.NEW
+        assert [e.action for e in session.exec(select(TicketEvent))] == ["登记"]
+
+
+async def test_typed_arguments_reach_the_handler_parsed_once(app: App, bot: MemoryTransport) -> None:
+    extra = Router()
+    calls: list[tuple[object, ...]] = []
+
+    @extra.command("记下", usage="#记下 编号 天数 内容", summary="notes a number, days and a text")
+    def note(number: RecordNo, days: Annotated[Count, "天数要写数字。"], text: Text) -> str:
+        calls.append((number, days, text))
+        return f"记下 {number} {days}天：{text}"
+
+    @extra.command("交给", usage="#交给 人 [移除]", summary="a person reference, the rest of the text")
+    def hand(who: PersonRef) -> str:
+        calls.append((who,))
+        return f"交给 {who}"
+
+    app.router.include(extra)
+
+    async def answer(text: str) -> str:
+        await bot.advance(timedelta(minutes=1))  # the group's sending budget: one answer a minute here
+        (reply,) = await bot.say(text, sender="wxid_r1", group="g1@chatroom")
+        return reply.text
+
+    for wrong in ["#记下", "#记下 abc 2 内容", "#记下 ① 2 内容", "#记下 3 2"]:
+        assert await answer(wrong) == "用法：#记下 编号 天数 内容"
+    assert await answer("#记下 3 三天 内容") == "天数要写数字。\n用法：#记下 编号 天数 内容"
+    assert await answer("＃记下　＃３号\u2005２\u00a0好的\n明天　再说") == "记下 3 2天：好的\n明天　再说"
+    assert await answer("#交给 @周 网格\u2005") == "交给 @周 网格"
+    assert calls == [("3", 2, "好的\n明天　再说"), ("@周 网格",)]
+    assert type(calls[0][0]) is RecordNo and type(calls[0][2]) is Text
+
+
+def test_every_handler_declares_only_what_the_router_gives(app: App) -> None:
+    from bot.handlers import build_router
+    from bot.router import INJECTED, _arguments
+
+    router = build_router()
+    for command in router.unique_commands():
+        _arguments(command.handler)  # raises TypeError on a parameter that is neither
+    for entry in router.message_handlers:
+        assert set(inspect.signature(entry.handler).parameters) <= INJECTED - {"record"}
+    with session_scope(app.engine) as session:
+        sender = session.get(Person, "wxid_r1")
+        assert sender is not None
+        ctx = Context(app.services, session, START, Incoming("x", "wxid_r1", "", START), sender, None)
+        assert set(ctx.provided()) | {"record", "faq"} == INJECTED
+    with pytest.raises(TypeError, match=r"ctx\.record"):
+        Router().on_message()(lambda record: None)

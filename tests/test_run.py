@@ -9,13 +9,16 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from bot.app import App
+from bot.app import App, Mode
+from core.events import Outgoing
 from nlp import MessageClassifier
 from xiaoqi.cli import app as cli
 from xiaoqi.run import ENDPOINT_ENV, TOKEN_ENV, Runner, Timings, backoff_delays
@@ -38,15 +41,50 @@ def _lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "xiaoqi.run"]
 
 
-async def _until(what: str, condition: Any, timeout: float = WAIT) -> None:
-    async def wait() -> None:
-        while not condition():
-            await asyncio.sleep(0.05)
+class Wake(logging.Handler):
+    """Wakes `until` whenever what it waits on may have changed: on every log record (installed on the
+    root logger after caplog's handler, so caplog already holds the record) and on every call, from any
+    thread. No polling: `until` checks its condition only when woken."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.get_running_loop()
+        self.changed = asyncio.Event()
+
+    def __call__(self) -> None:
+        self.loop.call_soon_threadsafe(self.changed.set)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self()
+
+    async def until(self, what: str, condition: Callable[[], bool], timeout: float = WAIT) -> None:
+        async def wait() -> None:
+            while True:
+                self.changed.clear()  # a wake-up after this line is kept for the wait below
+                if condition():
+                    return
+                await self.changed.wait()
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"not {what} within {timeout}s") from None
+
+
+@pytest.fixture
+def app(app: App) -> App:
+    """As `xiaoqi run` builds it: sends are claimed until the transport settles them."""
+    return app.with_mode(Mode.LIVE)
+
+
+@pytest.fixture
+async def wake() -> AsyncIterator[Wake]:
+    handler = Wake()
+    logging.getLogger().addHandler(handler)
     try:
-        await asyncio.wait_for(wait(), timeout)
-    except TimeoutError:
-        raise AssertionError(f"not {what} within {timeout}s") from None
+        yield handler
+    finally:
+        logging.getLogger().removeHandler(handler)
 
 
 def test_run_without_the_puppet_service_settings_exits_2_with_one_clear_line() -> None:
@@ -69,36 +107,51 @@ def test_backoff_doubles_from_the_first_delay_to_the_cap_with_jitter() -> None:
         assert base * 0.5 <= delay(attempt) <= base
 
 
+@pytest.mark.e2e
 async def test_the_runner_reconnects_after_the_service_dies_and_stops_cleanly(
     app: App,
     node_e2e: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    wake: Wake,
 ) -> None:
     caplog.set_level(logging.INFO, logger="xiaoqi.run")
     token = f"puppet_xiaoqi_run_{secrets.token_hex(8)}"
     log_path = tmp_path / "puppet_server.log"
+    advance = app.advance
+
+    def advanced(now: datetime) -> list[Outgoing]:
+        try:
+            return advance(now)
+        finally:
+            wake()  # app.clock is set
+
+    app.advance = advanced  # type: ignore[method-assign]
     async with serving(node_e2e, log_path, token) as first:
         port = first.port
         runner = Runner(app, f"127.0.0.1:{port}", token, timings=FAST)
         running = asyncio.create_task(runner.run())
         try:
-            await _until("connected", lambda: runner.transport is not None)
+            await wake.until("connected", lambda: runner.transport is not None)  # then it logs
             await first.command(op="say", **{"from": "wxid_r1"}, text="帮助")
             reply = await first.expect("private reply", lambda e: e.get("conversation") == "wxid_r1")
             assert "帮助" in reply["text"]
-            await _until("ticked", lambda: app.clock is not None)  # the clock loop runs app.advance(now)
+            await wake.until("ticked", lambda: app.clock is not None)  # the clock loop runs app.advance(now)
             await _kill(first)
-            await _until("disconnected", lambda: any(m.startswith("disconnected:") for m in _lines(caplog)))
+            await wake.until(
+                "disconnected", lambda: any(m.startswith("disconnected:") for m in _lines(caplog))
+            )
         except BaseException:
             runner.stop()
             await asyncio.wait_for(running, WAIT)
             raise
 
     try:
-        await _until("retrying", lambda: sum(m.startswith("reconnecting in") for m in _lines(caplog)) >= 2)
+        await wake.until(
+            "retrying", lambda: sum(m.startswith("reconnecting in") for m in _lines(caplog)) >= 2
+        )
         async with serving(node_e2e, log_path, token, port=port) as second:
-            await _until(
+            await wake.until(
                 "reconnected", lambda: sum(m.startswith("connected as") for m in _lines(caplog)) == 2
             )
             await second.command(op="say", id="after-restart", **{"from": "wxid_r1"}, room=ROOM, text="#帮助")
@@ -117,11 +170,13 @@ async def test_the_runner_reconnects_after_the_service_dies_and_stops_cleanly(
     assert lines[-3:] == ["stopping: finishing what is in flight", "disconnected: shutting down", "stopped"]
 
 
+@pytest.mark.e2e
 async def test_a_silent_stream_is_restarted_by_the_watchdog(
     app: App,
     node_e2e: Path,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    wake: Wake,
 ) -> None:
     caplog.set_level(logging.INFO, logger="xiaoqi.run")
     token = f"puppet_xiaoqi_run_{secrets.token_hex(8)}"
@@ -133,7 +188,9 @@ async def test_a_silent_stream_is_restarted_by_the_watchdog(
         runner._touch = lambda *_: None  # type: ignore[method-assign]  # as if the stream went quiet
         running = asyncio.create_task(runner.run())
         try:
-            await _until("restarted", lambda: sum(m.startswith("connected as") for m in _lines(caplog)) >= 2)
+            await wake.until(
+                "restarted", lambda: sum(m.startswith("connected as") for m in _lines(caplog)) >= 2
+            )
         finally:
             runner.stop()
             await asyncio.wait_for(running, WAIT)
@@ -142,42 +199,57 @@ async def test_a_silent_stream_is_restarted_by_the_watchdog(
     )
 
 
+@pytest.mark.e2e
 async def test_sigterm_makes_xiaoqi_run_exit_0(
-    node_e2e: Path, tmp_path: Path, classifier: MessageClassifier, cache_dir: Path
+    node_e2e: Path, tmp_path: Path, classifier: MessageClassifier, cache_dir: Path, wake: Wake
 ) -> None:
     token = f"puppet_xiaoqi_run_{secrets.token_hex(8)}"
     log_path = tmp_path / "xiaoqi_run.log"
     async with serving(node_e2e, tmp_path / "puppet_server.log", token) as service:
         # subprocess.Popen, not asyncio's: its child watcher once lost this child's status (returncode 255)
-        with log_path.open("wb") as stderr:
+        with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "xiaoqi", "run", "--registry", str(REGISTRY),
                  "--db", f"sqlite:///{tmp_path / 'run.db'}"],
                 cwd=tmp_path,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=stderr,
+                stderr=subprocess.PIPE,
                 env={
                     **os.environ, "PYTHONIOENCODING": "utf-8", "XIAOQI_CACHE_DIR": str(cache_dir),
                     ENDPOINT_ENV: f"127.0.0.1:{service.port}", TOKEN_ENV: token,
                 },
             )  # fmt: skip
-        try:
+
+            def copy() -> None:
+                """The child's log into log_path, waking the test at each line and once it has exited."""
+                assert process.stderr is not None
+                for line in process.stderr:
+                    log.write(line)
+                    log.flush()
+                    wake()
+                process.wait()
+                wake()
+
+            copying = threading.Thread(target=copy, daemon=True)
+            copying.start()
 
             def logged(text: str) -> bool:
                 if process.poll() is not None:
                     raise AssertionError(f"xiaoqi run exited early: {log_path.read_text()[-3000:]}")
                 return text in log_path.read_text(errors="replace")
 
-            await _until("connected", lambda: logged("xiaoqi.run: connected as"), WAIT * 3)  # loads the model
-            await service.command(op="say", **{"from": "wxid_r1"}, text="帮助")
-            await service.expect("private reply", lambda e: e.get("conversation") == "wxid_r1")
-            process.send_signal(signal.SIGTERM)
-            code = await asyncio.to_thread(process.wait, WAIT)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(WAIT)
+            try:
+                await wake.until("connected", lambda: logged("xiaoqi.run: connected as"), WAIT * 3)  # model
+                await service.command(op="say", **{"from": "wxid_r1"}, text="帮助")
+                await service.expect("private reply", lambda e: e.get("conversation") == "wxid_r1")
+                process.send_signal(signal.SIGTERM)
+                code = await asyncio.to_thread(process.wait, WAIT)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(WAIT)
+                copying.join(WAIT)
         tail = log_path.read_text(errors="replace")
         assert code == 0, tail[-3000:]
         assert "xiaoqi.run: disconnected: shutting down" in tail and "xiaoqi.run: stopped" in tail

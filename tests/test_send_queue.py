@@ -14,18 +14,20 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from sqlmodel import Session, select
 
-from bot.app import App, create_app
+from bot.app import App, Mode
 from core.clock import SHANGHAI
 from core.db import session_scope
-from core.events import Incoming, Outgoing, Priority
+from core.events import Outgoing, Priority
 from core.outbox import OutboxMessage, OutboxState
 from core.scheduling import CronJob
 from core.settings import SendLimits, Settings
 from groups.messages import Message
 from groups.models import ChatGroup
 from groups.registry import load_registry
+from xiaoqi.wiring import create_app
 
 from .conftest import REGISTRY, START
+from .events import said
 from .simulate import say, simulate
 
 GROUPS = 1160
@@ -66,6 +68,7 @@ def _step(app: App, start: datetime, end: datetime, step: timedelta) -> list[Out
     return sent
 
 
+@pytest.mark.slow
 def test_a_broadcast_to_1160_groups_never_bursts_and_survives_a_restart(settings: Settings) -> None:
     first = create_app(settings, jobs=[])
     groups = _district(first, GROUPS)
@@ -96,7 +99,7 @@ def test_a_broadcast_to_1160_groups_never_bursts_and_survives_a_restart(settings
 
 def test_answers_overtake_a_broadcast_and_keep_the_group_limit(app: App) -> None:
     groups = _district(app, 200)
-    app.jobs = [_broadcast_job([*groups, "g1@chatroom"])]
+    app = app.with_mode(app.mode, jobs=[_broadcast_job([*groups, "g1@chatroom"])])
     t0 = datetime(2026, 11, 2, 9, 59, 55, tzinfo=SHANGHAI)
     busy = _step(app, t0, t0 + timedelta(minutes=2), timedelta(seconds=5))
     # a resident asks for help in the middle of the broadcast: the answer comes within seconds
@@ -117,20 +120,19 @@ def test_answers_overtake_a_broadcast_and_keep_the_group_limit(app: App) -> None
 
 
 def test_a_failed_send_is_retried_and_a_lost_claim_is_sent_again(app: App) -> None:
-    app.live_delivery = True
-    first = app.handle(Incoming("m1", "wxid_r1", "#帮助", START, group_id="g1@chatroom"))
+    app = app.with_mode(Mode.LIVE)
+    first = app.handle(said("#帮助"))
     assert len(first) == 1 and first[0].outbox_id is not None
     # the transport could not send it: it comes back after a backoff, not at once
     app.settle([], [(first[0].outbox_id, "RuntimeError: network")])
-    assert app.deliver(START + timedelta(seconds=1)) == []
-    retried = app.deliver(START + timedelta(seconds=11))
+    assert app.delivery.deliver(START + timedelta(seconds=1)) == []
+    retried = app.delivery.deliver(START + timedelta(seconds=11))
     assert [o.text for o in retried] == [first[0].text]
     # this time the process dies before it can say how the send went: after the claim expires, a
     # new process sends it again (at least once; nothing is lost)
-    restarted = create_app(app.settings, jobs=[])
-    restarted.live_delivery = True
-    assert restarted.deliver(START + timedelta(seconds=30)) == []
-    again = restarted.deliver(START + timedelta(minutes=3))
+    restarted = create_app(app.settings, Mode.LIVE, jobs=[])
+    assert restarted.delivery.deliver(START + timedelta(seconds=30)) == []
+    again = restarted.delivery.deliver(START + timedelta(minutes=3))
     assert [o.outbox_id for o in again] == [first[0].outbox_id]
     restarted.settle([first[0].outbox_id], [])
     with session_scope(app.engine) as session:
@@ -139,27 +141,26 @@ def test_a_failed_send_is_retried_and_a_lost_claim_is_sent_again(app: App) -> No
 
 
 def test_a_message_that_keeps_failing_is_given_up_and_staff_see_it(app: App) -> None:
-    app.live_delivery = True
-    (out,) = app.handle(Incoming("m1", "wxid_r1", "#帮助", START, group_id="g1@chatroom"))
+    live = app.with_mode(Mode.LIVE)
+    (out,) = live.handle(said("#帮助"))
     assert out.outbox_id is not None
     at = START
     for _ in range(app.settings.send_limits.max_attempts):
-        app.settle([], [(out.outbox_id, "RuntimeError: blocked")])
+        live.settle([], [(out.outbox_id, "RuntimeError: blocked")])
         at += timedelta(minutes=10)
-        again = app.deliver(at)
+        again = live.delivery.deliver(at)
         assert again == [] or again[0].outbox_id == out.outbox_id
-    app.live_delivery = False
-    answer = app.handle(Incoming("m2", "wxid_sg", "#发送队列", at + timedelta(minutes=1)))
+    answer = app.handle(said("#发送队列", "wxid_sg", in_group=None, at=at + timedelta(minutes=1)))
     assert len(answer) == 1
     text = answer[0].text
     assert "发送失败 1 条" in text and "待发 0 条" in text
-    refused = app.handle(Incoming("m3", "wxid_r1", "#发送队列", at + timedelta(minutes=2)))
+    refused = app.handle(said("#发送队列", in_group=None, at=at + timedelta(minutes=2)))
     assert "发送队列" not in refused[0].text and "待发" not in refused[0].text
 
 
 def test_staff_see_the_backlog_of_a_broadcast(app: App) -> None:
     groups = _district(app, 100)
-    app.jobs = [_broadcast_job(groups)]
+    app = app.with_mode(app.mode, jobs=[_broadcast_job(groups)])
     t0 = datetime(2026, 11, 2, 9, 59, 55, tzinfo=SHANGHAI)
     _step(app, t0, t0 + timedelta(minutes=1), timedelta(seconds=10))
     out = simulate(app, [say("11-02T10:01:30", "wxid_sg", "#发送队列", group=None)])
@@ -237,7 +238,7 @@ def test_two_accounts_share_a_database_without_doing_anything_twice(
         assert not errors, errors
 
     # both bot accounts are members of g1 and receive the same petition
-    petition = Incoming("wx-1", "wxid_r1", "#反映 5栋电梯坏了", START, group_id="g1@chatroom")
+    petition = said("#反映 5栋电梯坏了", id="wx-1")
     both({name: (lambda a=a: a.handle(petition)) for name, a in apps.items()})
     # a week of clocks ticking side by side, every 10 minutes
     at = START

@@ -17,7 +17,7 @@ from httpx2 import Response
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from bot.app import App, create_app
+from bot.app import App
 from core.audit import AuditEntry
 from core.clock import SHANGHAI
 from core.db import session_scope
@@ -27,6 +27,7 @@ from web import auth
 from web.context import WebContext
 from web.models import ConsoleSession, SignInCode
 from web.server import create_web
+from xiaoqi.wiring import create_app
 
 from .test_console import Clock
 

@@ -68,7 +68,10 @@ def test_private_chat_replies_go_to_the_person(app: App) -> None:
 
 
 def test_ticks_run_due_work_first_and_in_time_order(app: App) -> None:
-    app.jobs = [CronJob("morning", CronTrigger(hour=10, minute=0, timezone=SHANGHAI), _morning_notice)]
+    app = app.with_mode(
+        app.mode,
+        jobs=[CronJob("morning", CronTrigger(hour=10, minute=0, timezone=SHANGHAI), _morning_notice)],
+    )
     outputs, _, _ = _run(
         app,
         [
@@ -86,7 +89,10 @@ def test_ticks_run_due_work_first_and_in_time_order(app: App) -> None:
 
 
 def test_a_long_silence_coalesces_a_recurring_job_into_one_run(app: App) -> None:
-    app.jobs = [CronJob("morning", CronTrigger(hour=10, minute=0, timezone=SHANGHAI), _morning_notice)]
+    app = app.with_mode(
+        app.mode,
+        jobs=[CronJob("morning", CronTrigger(hour=10, minute=0, timezone=SHANGHAI), _morning_notice)],
+    )
     outputs, _, _ = _run(
         app,
         [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+import pytest
 from sqlmodel import col, select
 
 from bot.app import App
@@ -120,6 +121,7 @@ def test_an_extension_requested_and_approved(app: App) -> None:
     assert to(out, "wxid_wg")[-1] == "1号工单延期已批准，新的时限是11月12日。"
 
 
+@pytest.mark.slow
 def test_overdue_ticket_across_a_weekend_and_the_national_holiday(app: App) -> None:
     """Filed on Friday 25 Sep: 3 working days end on 30 Sep; 1-7 Oct is a holiday; 10 Oct (Sat) is worked."""
     out = simulate(
@@ -283,7 +285,10 @@ def test_report_figures_on_every_backend(app: App) -> None:
 
 def test_numbers_in_staff_notes_are_masked_in_the_group(app: App) -> None:
     # a district that tells progress in the group (data/groups/noise.yaml: in_group)
-    app.desk = replace(app.desk, noise=replace(app.desk.noise, in_group=frozenset({"filed", "progress"})))
+    app = app.with_mode(
+        app.mode,
+        desk=replace(app.desk, noise=replace(app.desk.noise, in_group=frozenset({"filed", "progress"}))),
+    )
     out = simulate(
         app,
         [

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.app import App, create_app
+from bot.app import App
 from consult.models import Consultation, CountLine, Opinion
 from consult.service import tally
 from core.db import session_scope
 from core.settings import Settings
 from groups.registry import load_registry
+from xiaoqi.wiring import create_app
 
 from .conftest import REGISTRY
 from .simulate import say, simulate, tick, to
@@ -234,7 +235,7 @@ def test_a_household_member_whose_vote_is_replaced_is_told_privately(town: App) 
 
 
 def test_the_group_hears_a_count_now_and_then_not_a_reply_per_voter(town: App, settings: Settings) -> None:
-    assert town.noise.vote_receipt_minutes == 5
+    assert town.desk.noise.vote_receipt_minutes == 5
     votes = [_say(f"11-02T09:{i:02}", f"wxid_n{i + 1:02}", f"投票 {i % 3 + 1}") for i in range(20)]
     out = simulate(town, [_say("11-02T08:59", "wxid_sg", OPEN), *votes, tick("11-02T09:30")])
     lines = _said_in_groups(out)

@@ -12,15 +12,16 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot.app import App, create_app
+from bot.app import App
 from core.db import session_scope
 from core.outbox import OutboxMessage
-from web import serve as web_serve
 from web.console import COOKIE
 from web.context import WebContext
 from web.models import ConsoleSession
 from web.server import MAX_BODY, create_web
+from xiaoqi import serve as web_serve
 from xiaoqi.cli import app as cli
+from xiaoqi.wiring import create_app
 
 from .test_console import Clock
 

@@ -32,7 +32,8 @@ from core.events import Incoming, MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import Membership
 
-from .conftest import START, require_or_skip
+from .conftest import require_or_skip
+from .events import said
 
 E2E = Path(__file__).resolve().parent / "e2e"
 BOT = "wxid_xiaoqi_bot"  # the bot's WeChat contact id; the core knows it as settings.bot_id
@@ -65,14 +66,14 @@ def test_a_room_message_becomes_an_incoming_with_the_bot_mention_mapped() -> Non
         mention_ids=(BOT, "wxid_sg"),
     )
     incoming = to_incoming(raw, self_id=BOT, bot_id="xiaoqi", tz=SHANGHAI)
-    assert incoming == Incoming(
-        "m-1",
-        "wxid_r1",
+    assert incoming == said(
         "@小棲\u2005帮助",
-        datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI),
-        group_id=ROOM,
-        sender_name="王阿姨",
-        mentions=("xiaoqi", "wxid_sg"),
+        "wxid_r1",
+        in_group=ROOM,
+        at=datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI),
+        id="m-1",
+        name="王阿姨",
+        mentions=["xiaoqi", "wxid_sg"],
     )
     assert incoming.at.utcoffset() == SHANGHAI.utcoffset(incoming.at)
 
@@ -126,9 +127,9 @@ async def test_a_failing_handler_is_logged_with_its_message_id_and_the_next_even
 ) -> None:
     handled, sent = Handled(), []
     transport = WechatyTransport(app, "127.0.0.1:1", "unused", on_handled=handled)
-    real = app.handle
+    real = app.receive
 
-    def handle(incoming: Incoming) -> list[Outgoing]:
+    def receive(incoming: Incoming) -> list[Outgoing]:
         if incoming.message_id == "boom":
             raise RuntimeError("disk full")
         return real(incoming)
@@ -136,12 +137,12 @@ async def test_a_failing_handler_is_logged_with_its_message_id_and_the_next_even
     async def send(messages: list[Outgoing]) -> None:
         sent.extend(messages)
 
-    app.handle = handle  # type: ignore[method-assign,assignment]
+    app.receive = receive  # type: ignore[method-assign,assignment]
     transport.send = send  # type: ignore[method-assign,assignment]
     await transport._handle(
         [
-            Incoming("boom", "wxid_r1", "#帮助", START, group_id=ROOM),
-            Incoming("fine", "wxid_r1", "#帮助", START, group_id=ROOM),
+            said("#帮助", in_group=ROOM, id="boom"),
+            said("#帮助", in_group=ROOM, id="fine"),
         ]
     )
     (failure,) = [r for r in caplog.records if r.levelname == "ERROR"]
@@ -290,6 +291,7 @@ def _messages(app: App, **where: Any) -> list[Message]:
         return list(session.exec(query))
 
 
+@pytest.mark.e2e
 async def test_conversations_over_a_real_wechaty_puppet_service(
     app: App, puppet_service: PuppetService, tmp_path: Path
 ) -> None:

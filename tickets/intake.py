@@ -19,15 +19,14 @@ from typing import Any
 
 import yaml
 
+from nlp.labels import EMERGENCY as URGENT
+from nlp.labels import PETITION, QUESTION
 from nlp.normalize import BUILDING, FLOOR, NUMBER, ROOM, UNIT, normalize
 from nlp.rules import emergency_rule
 from tickets.conversation import Conversation, Lookback, OpenTicket, quote_of
 from tickets.models import OPEN_STATES
 from tickets.similarity import Lexicon, places, read_lexicon, similarity, subjects
 
-URGENT = "紧急"
-PETITION = "诉求"
-QUESTION = "咨询"
 _ASKS = re.compile(
     r"[?？]|吗|呢$|怎么|咋|如何|哪里|哪儿|在哪|哪个|哪家|什么|啥|多少|几点|能不能|可不可以|阿有|有没有|请问"
 )

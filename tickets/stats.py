@@ -11,9 +11,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from sqlmodel import Session, col, select
 
-from tickets.models import Rating, Ticket, TicketState
-
-DONE = (TicketState.RESOLVED, TicketState.CLOSED)
+from tickets.figures import DONE, done, rate_columns, resolution_rate, satisfaction_rate
+from tickets.models import Rating, Ticket
 
 
 class seconds_between(FunctionElement[float]):
@@ -56,8 +55,8 @@ class TicketFigures:
 
     @property
     def resolution_rate(self) -> float | None:
-        """办结率: resolved or closed among the tickets filed."""
-        return self.resolved / self.total if self.total else None
+        """办结率 (tickets.figures)."""
+        return resolution_rate(self.resolved, self.total)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -66,8 +65,8 @@ class TicketFigures:
 
     @property
     def satisfaction_rate(self) -> float | None:
-        """满意率: 满意 or 基本满意 among residents who rated (默认满意 is counted apart)."""
-        return self.satisfied / self.rated if self.rated else None
+        """满意率 (tickets.figures): residents' own ratings only; 默认满意 is counted apart."""
+        return satisfaction_rate(self.satisfied, self.rated)
 
 
 def _grouped(session: Session, column: Any, where: list[ColumnElement[bool]]) -> dict[str, int]:
@@ -82,19 +81,10 @@ def ticket_figures(
     where: list[ColumnElement[bool]] = [col(Ticket.created_at) >= start, col(Ticket.created_at) < end]
     if community_ids is not None:
         where.append(col(Ticket.community_id).in_(community_ids))
-    done = col(Ticket.state).in_([s.value for s in DONE])
-    rated_by_resident = col(Ticket.rating).in_(
-        [Rating.SATISFIED.value, Rating.BASICALLY.value, Rating.UNSATISFIED.value]
-    )
     row = session.exec(
         select(  # type: ignore[call-overload]
-            func.count(),
-            func.sum(case((done, 1), else_=0)),
-            func.sum(case((done & (col(Ticket.resolved_at) <= col(Ticket.deadline)), 1), else_=0)),
-            func.sum(case((rated_by_resident, 1), else_=0)),
-            func.sum(
-                case((col(Ticket.rating).in_([Rating.SATISFIED.value, Rating.BASICALLY.value]), 1), else_=0)
-            ),
+            *rate_columns(),
+            func.sum(case((done() & (col(Ticket.resolved_at) <= col(Ticket.deadline)), 1), else_=0)),
             func.sum(case((col(Ticket.rating) == Rating.DEFAULT.value, 1), else_=0)),
             func.coalesce(func.sum(Ticket.reopened), 0),
             func.coalesce(func.sum(Ticket.reporters - 1), 0),
@@ -103,7 +93,7 @@ def ticket_figures(
             func.avg(seconds_between(Ticket.created_at, Ticket.resolved_at)),
         ).where(*where)
     ).one()
-    total, resolved, on_time, rated, satisfied, default, reopened, merged, urgent, to_accept, to_resolve = row
+    total, resolved, rated, good, on_time, default, reopened, merged, urgent, to_accept, to_resolve = row
     overdue_rows = session.exec(
         select(Ticket.id, Ticket.category, Ticket.handler_id, Ticket.deadline)
         .where(*where, col(Ticket.state).not_in([s.value for s in DONE]), Ticket.deadline < end)
@@ -118,7 +108,7 @@ def ticket_figures(
         resolved=int(resolved or 0),
         resolved_on_time=int(on_time or 0),
         rated=int(rated or 0),
-        satisfied=int(satisfied or 0),
+        satisfied=int(good or 0),
         default_satisfied=int(default or 0),
         reopened=int(reopened or 0),
         merged_reports=int(merged or 0),

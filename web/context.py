@@ -37,7 +37,7 @@ class WebContext:
     refreshes: dict[object, threading.Thread] = field(default_factory=dict)  # the latest, per key
 
     def __post_init__(self) -> None:
-        self.app.console = True
+        self.app = self.app.front_end()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

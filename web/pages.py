@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -20,9 +19,11 @@ from consult.service import tally, turnout
 from core.audit import record
 from core.leases import Lease
 from core.outbox import backlog
-from groups.messages import Message
-from groups.models import ChatGroup, Community, Membership, Person
+from groups.messages import Message, speech
+from groups.models import ChatGroup, Community, Membership
 from web.context import WebContext
+from web.deps import DbSession, Now, Policy, Staff, Web
+from web.html import staff_page
 
 ARCHIVE_KEY = re.compile(r"^\d{4}-\d{2}(-[a-z0-9_-]{1,60})?$")
 REPORT_FILES = {"report.html": "text/html; charset=utf-8", "report.pdf": "application/pdf"}
@@ -68,117 +69,134 @@ def _turnout_and_votes(session: Session, c: Consultation) -> tuple[Counted | Non
     return Counted(seen.voted, seen.eligible), votes
 
 
-def pages_router(
-    web: WebContext,
-    viewer: Callable[[Request, Session], tuple[Any, Person]],
-    page: Callable[..., HTMLResponse],
-) -> APIRouter:
-    router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
-    def count_consultations(_now: datetime) -> list[tuple[Any, ...]]:
+
+def _count_consultations(web: WebContext) -> list[tuple[Any, ...]]:
+    """The latest fifty consultations with their turnout: counted once per LIVE_FRESH for all who
+    watch them (turnout reads every voter on the roll)."""
+
+    def count(_now: datetime) -> list[tuple[Any, ...]]:
         with web.session() as session:
             latest = session.exec(select(Consultation).order_by(col(Consultation.id).desc()).limit(50)).all()
             return [(c, CONSULT_STATES[c.state], *_turnout_and_votes(session, c)) for c in latest]
 
-    @router.get("/consultations")
-    def consultations(request: Request) -> HTMLResponse:
-        with web.session() as session:
-            console, person = viewer(request, session)
-        # turnout reads every voter on the roll: counted once per LIVE_FRESH for all who watch it
-        every = web.cached(("consultations",), LIVE_FRESH, count_consultations)[1]
-        with web.session() as session:
-            rows = [row for row in every if web.app.access.may(session, person, Verb.SEE, row[0])]
-        live = any(c.state in (ConsultState.DISCUSSING, ConsultState.VOTING) for c, *_ in rows)
-        return page(request, "consultations.j2", me=person, csrf=console.csrf, rows=rows, live=live)
+    return web.cached(("consultations",), LIVE_FRESH, count)[1]
 
-    def archive() -> Path:
-        return web.app.settings.files_path / "reports"
 
-    @router.get("/reports")
-    def reports(request: Request) -> HTMLResponse:
+@router.get("/consultations")
+def consultations(
+    request: Request, web: Web, session: DbSession, viewer: Staff, access: Policy
+) -> HTMLResponse:
+    every = _count_consultations(web)
+    rows = [row for row in every if access.may(session, viewer.person, Verb.SEE, row[0])]
+    live = any(c.state in (ConsultState.DISCUSSING, ConsultState.VOTING) for c, *_ in rows)
+    return staff_page(request, viewer, "consultations.j2", rows=rows, live=live)
+
+
+def archive(web: Web) -> Path:
+    """Where the monthly reports are kept, a folder per month."""
+    return web.app.settings.files_path / "reports"
+
+
+Archive = Annotated[Path, Depends(archive)]
+
+
+@router.get("/reports")
+def reports(request: Request, viewer: Staff, folder: Archive) -> HTMLResponse:
+    found = []
+    if folder.is_dir():
+        for month in sorted(folder.iterdir(), reverse=True):
+            if month.is_dir() and ARCHIVE_KEY.match(month.name):
+                files = [name for name in REPORT_FILES if (month / name).is_file()]
+                if files:
+                    found.append((month.name, files))
+    return staff_page(request, viewer, "reports.j2", found=found)
+
+
+@router.get("/reports/{key}/{name}")
+def report_file(
+    request: Request, key: str, name: str, session: DbSession, viewer: Staff, folder: Archive, now: Now
+) -> Response:
+    path = folder / key / name
+    if not ARCHIVE_KEY.match(key) or name not in REPORT_FILES or not path.is_file():
+        return staff_page(request, viewer, "missing.j2", 404, what="这份月报")
+    record(session, at=now, actor_id=viewer.person.id, action="下载月报", target=f"report:{key}/{name}")
+    return FileResponse(
+        path, media_type=REPORT_FILES[name], filename=f"民情月报-{key}.{name.rsplit('.', maxsplit=1)[-1]}"
+    )
+
+
+def _count_groups(session: Session, now: datetime) -> GroupFigures:
+    members = dict(
+        session.exec(
+            select(Membership.group_id, func.count())
+            .where(col(Membership.active).is_(True))
+            .group_by(Membership.group_id)
+        ).all()
+    )
+    recent = dict(
+        session.exec(
+            select(Message.group_id, func.count())
+            .where(col(Message.sent_at) >= now - timedelta(days=1), speech())
+            .group_by(Message.group_id)
+        ).all()
+    )
+    communities = {c.id: c.name for c in session.exec(select(Community)).all()}
+    rows = session.exec(select(ChatGroup).order_by(ChatGroup.community_id, ChatGroup.id)).all()
+    summary: dict[str | None, list[int]] = {}
+    for g in rows:
+        counts = summary.setdefault(g.community_id, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += members.get(g.id, 0)
+        counts[2] += recent.get(g.id, 0)
+    by_community = [
+        (c, communities.get(c or "", "未登记"), groups, people, said)
+        for c, (groups, people, said) in summary.items()
+    ]
+    return GroupFigures(list(rows), members, recent, communities, by_community)
+
+
+def group_figures(web: Web) -> GroupFigures:
+    """Every group's members and messages, counted once per LIVE_FRESH for all who watch them."""
+
+    def count(now: datetime) -> GroupFigures:
         with web.session() as session:
-            console, person = viewer(request, session)
-        found = []
-        if archive().is_dir():
-            for folder in sorted(archive().iterdir(), reverse=True):
-                if folder.is_dir() and ARCHIVE_KEY.match(folder.name):
-                    files = [name for name in REPORT_FILES if (folder / name).is_file()]
-                    if files:
-                        found.append((folder.name, files))
-        return page(request, "reports.j2", me=person, csrf=console.csrf, found=found)
+            return _count_groups(session, now)
 
-    @router.get("/reports/{key}/{name}")
-    def report_file(request: Request, key: str, name: str) -> Response:
-        with web.session() as session:
-            console, person = viewer(request, session)
-            path = archive() / key / name
-            if not ARCHIVE_KEY.match(key) or name not in REPORT_FILES or not path.is_file():
-                return page(request, "missing.j2", 404, me=person, csrf=console.csrf, what="这份月报")
-            record(
-                session, at=web.clock(), actor_id=person.id, action="下载月报", target=f"report:{key}/{name}"
-            )
-        return FileResponse(
-            path, media_type=REPORT_FILES[name], filename=f"民情月报-{key}.{name.rsplit('.', maxsplit=1)[-1]}"
-        )
+    return web.cached(("groups",), LIVE_FRESH, count)[1]
 
-    def count_groups(now: datetime) -> GroupFigures:
-        with web.session() as session:
-            members = dict(
-                session.exec(
-                    select(Membership.group_id, func.count())
-                    .where(col(Membership.active).is_(True))
-                    .group_by(Membership.group_id)
-                ).all()
-            )
-            recent = dict(
-                session.exec(
-                    select(Message.group_id, func.count())
-                    .where(col(Message.sent_at) >= now - timedelta(days=1))
-                    .group_by(Message.group_id)
-                ).all()
-            )
-            communities = {c.id: c.name for c in session.exec(select(Community)).all()}
-            rows = session.exec(select(ChatGroup).order_by(ChatGroup.community_id, ChatGroup.id)).all()
-            summary: dict[str | None, list[int]] = {}
-            for g in rows:
-                counts = summary.setdefault(g.community_id, [0, 0, 0])
-                counts[0] += 1
-                counts[1] += members.get(g.id, 0)
-                counts[2] += recent.get(g.id, 0)
-            by_community = [
-                (c, communities.get(c or "", "未登记"), groups, people, said)
-                for c, (groups, people, said) in summary.items()
-            ]
-            return GroupFigures(list(rows), members, recent, communities, by_community)
 
-    @router.get("/groups")
-    def groups(request: Request, community: str = "") -> HTMLResponse:
-        now = web.clock()
-        figures = web.cached(("groups",), LIVE_FRESH, count_groups)[1]
-        with web.session() as session:
-            console, person = viewer(request, session)
-            # the district's 1,160 groups, a community at a time: leaders pick one from the summary
-            mine = web.app.access.communities(session, person)
-            chosen = community[:100] if mine is None or community[:100] in mine else (mine or [""])[0]
-            leases = {
-                lease.name.removeprefix("send:"): lease.expires_at
-                for lease in session.exec(select(Lease).where(col(Lease.name).startswith("send:"))).all()
-            }
-            queues = {b.account: b for b in backlog(session, now)}
-        accounts = sorted({g.account or web.app.settings.account for g in figures.rows} | set(queues))
-        return page(
-            request,
-            "groups.j2",
-            me=person,
-            csrf=console.csrf,
-            rows=[g for g in figures.rows if g.community_id == chosen] if chosen else [],
-            chosen=chosen,
-            by_community=figures.by_community,
-            members=figures.members,
-            recent=figures.recent,
-            communities=figures.communities,
-            accounts=[(a, a in leases and leases[a] > now, queues.get(a)) for a in accounts],
-            default_account=web.app.settings.account,
-        )
-
-    return router
+@router.get("/groups")
+def groups(
+    request: Request,
+    web: Web,
+    session: DbSession,
+    viewer: Staff,
+    figures: Annotated[GroupFigures, Depends(group_figures)],
+    access: Policy,
+    now: Now,
+    community: str = "",
+) -> HTMLResponse:
+    # the district's 1,160 groups, a community at a time: leaders pick one from the summary
+    mine = access.communities(session, viewer.person)
+    chosen = community[:100] if mine is None or community[:100] in mine else (mine or [""])[0]
+    leases = {
+        lease.name.removeprefix("send:"): lease.expires_at
+        for lease in session.exec(select(Lease).where(col(Lease.name).startswith("send:"))).all()
+    }
+    queues = {b.account: b for b in backlog(session, now)}
+    accounts = sorted({g.account or web.app.settings.account for g in figures.rows} | set(queues))
+    return staff_page(
+        request,
+        viewer,
+        "groups.j2",
+        rows=[g for g in figures.rows if g.community_id == chosen] if chosen else [],
+        chosen=chosen,
+        by_community=figures.by_community,
+        members=figures.members,
+        recent=figures.recent,
+        communities=figures.communities,
+        accounts=[(a, a in leases and leases[a] > now, queues.get(a)) for a in accounts],
+        default_account=web.app.settings.account,
+    )

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, Row, and_, case, false, func, true
+from sqlalchemy import ColumnElement, Row, case, false, func, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from core.clock import local
-from groups.messages import Message
+from groups.messages import Message, speech
 from groups.models import ChatGroup, Community, Department, Person, Role
-from tickets.models import OPEN_STATES, Rating, Ticket, TicketState
+from nlp.labels import NEGATIVE, NEUTRAL, POSITIVE
+from tickets.figures import done, rate_text, rated, resolution_rate, satisfaction_rate, satisfied
+from tickets.models import OPEN_STATES, Ticket, TicketState
 
 PAGE = 50
 
@@ -141,6 +144,7 @@ class Overview:
     new_month: int
     open_now: int
     overdue_now: int
+    resolved_month: int  # of the tickets filed this month, as the report and #统计 count them
     rated_month: int
     satisfied_month: int
     emergencies: list[Ticket]
@@ -148,8 +152,14 @@ class Overview:
     sentiment: list[tuple[str, int, int, int]]  # community, positive, neutral, negative
 
     @property
+    def resolution(self) -> str:
+        """本月办结率 (tickets.figures)."""
+        return rate_text(resolution_rate(self.resolved_month, self.new_month))
+
+    @property
     def satisfaction(self) -> str:
-        return f"{self.satisfied_month / self.rated_month:.0%}" if self.rated_month else "—"
+        """本月满意率 (tickets.figures): residents' own ratings only, not 默认满意."""
+        return rate_text(satisfaction_rate(self.satisfied_month, self.rated_month))
 
 
 def overview(
@@ -167,21 +177,12 @@ def overview(
         )
         .select_from(Message)
         .join(ChatGroup, col(ChatGroup.id) == col(Message.group_id))
-        .where(col(Message.sent_at) >= month, in_scope_groups)
+        .where(col(Message.sent_at) >= month, speech(), in_scope_groups)
     )
     messages_today, messages_month = session.exec(counted).one()
-    open_states = col(Ticket.state).in_(OPEN_STATES)
-    good = col(Ticket.rating).in_([Rating.SATISFIED, Rating.BASICALLY, Rating.DEFAULT])
-    closed_month = and_(col(Ticket.closed_at) >= month, col(Ticket.rating).is_not(None))
-    tickets = sa_select(
-        func.count().filter(col(Ticket.created_at) >= today),
-        func.count().filter(col(Ticket.created_at) >= month),
-        func.count().filter(open_states),
-        func.count().filter(open_states, col(Ticket.deadline) < now),
-        func.count().filter(closed_month),
-        func.count().filter(closed_month, good),
-    ).where(scope)
-    new_today, new_month, open_now, overdue_now, rated, satisfied = session.execute(tickets).one()
+    new_today, new_month, open_now, overdue_now, resolved_month, rated_month, satisfied_month = (
+        _ticket_counts(session, scope, today, month, now)
+    )
     emergencies = session.exec(
         select(Ticket)
         .where(scope, col(Ticket.urgent).is_(True), col(Ticket.created_at) >= now - timedelta(hours=24))
@@ -195,12 +196,52 @@ def overview(
         .order_by(func.count().desc())
         .limit(5)
     ).all()
-    feeling = session.exec(
+    feeling = _sentiment_by_community(session, month, in_scope_groups)
+    return Overview(
+        messages_today,
+        messages_month,
+        new_today,
+        new_month,
+        open_now,
+        overdue_now,
+        resolved_month,
+        rated_month,
+        satisfied_month,
+        list(emergencies),
+        [(str(c), int(n)) for c, n in hot],
+        [(str(c), int(p or 0), int(n or 0), int(m or 0)) for c, p, n, m in feeling],
+    )
+
+
+def _ticket_counts(
+    session: Session, scope: ColumnElement[bool], today: datetime, month: datetime, now: datetime
+) -> Row[*tuple[Any, ...]]:
+    """Today's and this month's tickets in `scope`, open and overdue ones, and this month's outcomes:
+    one query."""
+    open_states = col(Ticket.state).in_(OPEN_STATES)
+    filed_month = col(Ticket.created_at) >= month
+    tickets = sa_select(
+        func.count().filter(col(Ticket.created_at) >= today),
+        func.count().filter(filed_month),
+        func.count().filter(open_states),
+        func.count().filter(open_states, col(Ticket.deadline) < now),
+        func.count().filter(filed_month, done()),
+        func.count().filter(filed_month, rated()),
+        func.count().filter(filed_month, satisfied()),
+    ).where(scope)
+    return session.execute(tickets).one()
+
+
+def _sentiment_by_community(
+    session: Session, month: datetime, in_scope_groups: ColumnElement[bool]
+) -> Sequence[tuple[str, Any, Any, Any]]:
+    """This month's labelled messages by community: (name, positive, neutral, negative)."""
+    return session.exec(
         select(
             Community.name,
-            func.sum(case((col(Message.sentiment) == "正面", 1), else_=0)),
-            func.sum(case((col(Message.sentiment) == "中性", 1), else_=0)),
-            func.sum(case((col(Message.sentiment) == "负面", 1), else_=0)),
+            func.sum(case((col(Message.sentiment) == POSITIVE, 1), else_=0)),
+            func.sum(case((col(Message.sentiment) == NEUTRAL, 1), else_=0)),
+            func.sum(case((col(Message.sentiment) == NEGATIVE, 1), else_=0)),
         )
         .select_from(Message)
         .join(ChatGroup, col(ChatGroup.id) == col(Message.group_id))
@@ -209,16 +250,3 @@ def overview(
         .group_by(Community.name)
         .order_by(Community.name)
     ).all()
-    return Overview(
-        messages_today,
-        messages_month,
-        new_today,
-        new_month,
-        open_now,
-        overdue_now,
-        rated,
-        satisfied,
-        list(emergencies),
-        [(str(c), int(n)) for c, n in hot],
-        [(str(c), int(p or 0), int(n or 0), int(m or 0)) for c, p, n, m in feeling],
-    )

@@ -9,10 +9,12 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Red
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web import console, open311
 from web.auth import TooOften
-from web.console import TEMPLATES, SignInRequired, console_router
 from web.context import WebContext
-from web.open311 import open311_router
+from web.deps import SignInRequired
+from web.html import TEMPLATES
+from web.keys import caller_secret
 
 MAX_BODY = 64 * 1024  # no form or API call needs more
 STYLE = Path(__file__).resolve().parent / "static" / "console.css"
@@ -82,6 +84,7 @@ class SecurityHeaders:
 
 
 def create_web(web: WebContext) -> FastAPI:
+    """The console and the API on `web`, which the routes get from the application's state."""
     # no /docs or /redoc: FastAPI's pages load their scripts from a public CDN. /openapi.json stays,
     # the Open311 API's description for the systems that call it (the console is not in it)
     api = FastAPI(
@@ -91,8 +94,10 @@ def create_web(web: WebContext) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    api.include_router(open311_router(web), prefix="/open311/v2")
-    api.include_router(console_router(web))
+    api.state.web = web  # what web.deps gives the routes
+    api.state.caller_secret = caller_secret(web.app.settings)  # the key of Open311 callers' ids, read once
+    api.include_router(open311.router, prefix="/open311/v2")
+    api.include_router(console.router)
 
     @api.get("/console.css", include_in_schema=False)
     def style() -> FileResponse:

@@ -15,7 +15,7 @@ import typer
 from core.settings import Settings
 from xiaoqi.conversations import Figures, LabelError, figures, read_labelled, summary_rows
 
-INTAKE_LOGGER = "bot.handlers.tickets"
+INTAKE_LOGGER = "bot.handlers.petitions"
 INTAKE_LOG = "intake %s: %s (%s)"
 eval_app = typer.Typer(help="Measure the bot's judgement on labelled conversations.", no_args_is_help=True)
 
@@ -48,8 +48,7 @@ def evaluate(
 
     with events.open(encoding="utf-8") as lines:
         talk = read_labelled(lines, settings.bot_id)
-    bot = _app_with_registry(settings, registry)
-    bot.single_process = True
+    bot = _app_with_registry(settings, registry)  # alone on its database
     sink = io.StringIO()
     collector = _Decisions()
     logger = logging.getLogger(INTAKE_LOGGER)

@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.app import App, create_app
+from bot.app import App
 from bot.simulator import EventError, Tick, drain, output_record, parse_event, replay
 from core.clock import local
 from core.db import session_scope
@@ -27,11 +27,13 @@ from groups.messages import KIND_LABELS, Message, MessageKind, residents_group_s
 from groups.models import Membership, Person
 from groups.registry import load_registry
 from moderation.models import ModerationCase
+from nlp.labels import NO_CATEGORY
 from notices.models import Notice, NoticeRun
 from tickets.models import Ticket
 from xiaoqi.conversations import Conversation, Figures, figures, read_labelled
 from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.nlp_wiring import load_classifier
+from xiaoqi.wiring import Mode, create_app
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,7 @@ def _summary(session: Session, traffic: Traffic, talk: Conversation, seconds: fl
         table.add_row("群消息的意图", "，".join(f"{i} {n}" for i, n in sorted(intents, key=lambda r: -r[1])))
     categories = session.exec(
         select(Message.category, func.count())
-        .where(*in_groups, col(Message.category) != "无")
+        .where(*in_groups, col(Message.category) != NO_CATEGORY)
         .group_by(Message.category)
     ).all()
     if categories:
@@ -130,7 +132,7 @@ def _summary(session: Session, traffic: Traffic, talk: Conversation, seconds: fl
     if residents := residents_group_speech(session):
         table.add_row("小棲的群消息 / 每百条居民发言", f"{100 * traffic.sent_to_groups / residents:.1f}")
     table.add_row("用时", f"{seconds:.1f} 秒")
-    table.add_row("数据库 / 日志", f"{out / 'core.db'} / {out / 'xiaoqi.log'}")
+    table.add_row("数据库 / 日志", f"{out / 'xiaoqi.db'} / {out / 'xiaoqi.log'}")
     table.add_row("小棲的全部回复", str(out / "replies.jsonl"))
     return table
 
@@ -218,14 +220,13 @@ def ticket_summary(session: Session) -> list[tuple[str, str]]:
 def run_demo(settings: Settings, out: Path, console: Console | None = None) -> None:
     console = console or Console()
     started = time.perf_counter()
-    db_path = out / "core.db"
-    for stale in (db_path, out / "core.db-wal", out / "core.db-shm"):
+    db_path = out / "xiaoqi.db"
+    for stale in (db_path, out / "xiaoqi.db-wal", out / "xiaoqi.db-shm"):
         stale.unlink(missing_ok=True)
     settings = replace(settings, database_url=f"sqlite:///{db_path}")
     demo_dir = settings.data_dir / "demo"
     console.print("正在准备消息理解模型（第一次运行需要训练，之后直接读缓存）…")
-    app = create_app(settings, classifier=load_classifier(settings))
-    app.single_process = True  # the demo owns its database
+    app = create_app(settings, Mode.ALONE, classifier=load_classifier(settings))  # it owns its database
     with session_scope(app.engine) as session:
         summary = load_registry(session, demo_dir / "registry.yaml")
     console.print(
@@ -249,7 +250,7 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
     files = build_report(app.engine, report_month, out / "report", now=month_end, settings=settings)
     console.print(f"民情月报（{report_month}）：{files.pdf}（网页版：{files.html}）")
     from web.context import WebContext
-    from web.serve import demo_sign_in
+    from xiaoqi.serve import demo_sign_in
 
     sign_in = demo_sign_in(WebContext(create_app(settings, engine=app.engine, jobs=[])))
     console.print(

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.app import App
+from bot.app import App, Mode
 from core.clock import SHANGHAI
 from core.events import Incoming, Outgoing
 
@@ -99,7 +99,8 @@ class Runner:
         now: Callable[[], datetime] = lambda: datetime.now(SHANGHAI),
     ) -> None:
         self.app = app
-        app.live_delivery = True  # what is released is claimed until the transport says it went out
+        if app.mode is not Mode.LIVE:  # what is released is claimed until the transport says it went out
+            raise ValueError("xiaoqi run needs an app built with Mode.LIVE")
         self.endpoint = endpoint
         self.token = token
         self.timings = timings
@@ -151,7 +152,7 @@ class Runner:
             if self.transport is not None:
                 await self._disconnect(None)
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.app.close)  # hand the scheduler to another account now
+                await asyncio.to_thread(self.app.delivery.close)  # hand the scheduler to another account now
             log.info("stopped")
 
     async def _connect(self) -> float | None:
@@ -233,7 +234,7 @@ class Runner:
         self._tick_task = asyncio.current_task()
         try:
             async with transport.exclusive():  # never alongside a message being handled
-                due = await asyncio.to_thread(self.app.retry_spooled)
+                due = await asyncio.to_thread(self.app.spooling.retry)
                 due += await asyncio.to_thread(self.app.advance, self._now())
                 if due:
                     await transport.send(due)

@@ -4,17 +4,18 @@ knowledge base answers, answered before anything else reads them: a question is 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from access.policy import Refused, Verb
+from access.policy import Access, Refused, Verb
 from bot import replies
+from bot.args import NO_WORDS, Words
 from bot.router import Context, Guard, Router, UsageError
 from core.clock import local
 from core.events import Outgoing
 from core.outbox import Backlog, backlog
+from core.settings import Settings
 from faq import Matter, answer_text
 from faq import questions as faq
 from faq.asking import asks_details, asks_everyone, is_question, is_statement
@@ -22,19 +23,17 @@ from groups.messages import KIND_LABELS, MAX_STORED_CHARS, MessageKind
 from groups.models import STAFF_ROLES, ChatGroup, Community, Grid, Membership, Person
 from groups.scope import ScopeKind
 from moderation.service import reason_for
+from nlp.labels import ADVERT as AD
+from nlp.labels import EMERGENCY as URGENT
 from nlp.normalize import normalize
 from nlp.rules import emergency_rule
 from reports.activity import activity
 from tickets.conversation import quote_of
-
-if TYPE_CHECKING:
-    from bot.app import App
+from tickets.figures import rate_text
 
 router = Router()
 
 PERIODS = {"今天": 1, "今日": 1, "本周": 7, "7天": 7, "本月": 30, "30天": 30}
-URGENT = "紧急"
-AD = "广告"
 
 
 def known_question(ctx: Context) -> tuple[str, Matter] | None:
@@ -43,14 +42,14 @@ def known_question(ctx: Context) -> tuple[str, Matter] | None:
     whole group and a close one. Anything intake or moderation must see first is left to them: danger,
     adverts, a progress question or a petition put as a question ("路灯坏了 什么时候修"), a reply, an
     echo, a question to a neighbour."""
-    message, app = ctx.message, ctx.app
+    message, services = ctx.message, ctx.services
     if ctx.sender.role.is_staff or message.kind is not MessageKind.TEXT:
         return None
     labels = ctx.labels
     if labels is not None and labels.intent == URGENT:
         return None
-    settings = app.settings
-    text = app.router.without_bot_mention(message.text, settings.bot_id, settings.bot_name).strip()
+    settings = services.settings
+    text = services.router.without_bot_mention(message.text, settings.bot_id, settings.bot_name).strip()
     addressed = message.is_private or settings.bot_id in message.mentions or text != message.text.strip()
     if not text or text.startswith(("@", "＠")) or any(m != settings.bot_id for m in message.mentions):
         return None
@@ -61,12 +60,12 @@ def known_question(ctx: Context) -> tuple[str, Matter] | None:
             return None
     elif not asks_everyone(text):
         return None
-    intake = app.desk.intake
+    intake = services.desk.intake
     if intake.asks_progress(text) or intake.calls_for_action(text) or intake.echoes(text):
         return None
     if emergency_rule(normalize(text)) is not None or _warned(ctx):
         return None
-    match = app.faq(ctx.session).match(text)
+    match = services.faq_for(ctx.session).match(text)
     if match.matter is None:
         return None
     if match.close or (addressed and match.sure and is_question(text)):
@@ -81,13 +80,11 @@ def _warned(ctx: Context) -> bool:
     labels = ctx.labels
     ad = labels.scores.get("intent", {}).get(AD, 0.0) if labels is not None else 0.0
     text = ctx.message.text[:MAX_STORED_CHARS]
-    noted = ctx.record is not None  # a stored message is already counted among the sender's posts
-    return (
-        reason_for(ctx.session, ctx.sender.id, ctx.message.kind, text, ad, ctx.now, noted=noted) is not None
-    )
+    # noted: the pipeline counts a text among the sender's posts before any handler sees it
+    return reason_for(ctx.session, ctx.sender.id, ctx.message.kind, text, ad, ctx.now, noted=True) is not None
 
 
-@router.on_message(kinds=(MessageKind.TEXT,), idle=lambda ctx: known_question(ctx) is None)
+@router.on_message(kinds=(MessageKind.TEXT,))
 def answer_known_question(ctx: Context, session: Session, now: datetime, sender: Person) -> Outgoing | None:
     """An everyday question from the knowledge base, before intake could take it for a petition."""
     known = known_question(ctx)
@@ -99,8 +96,8 @@ def answer_known_question(ctx: Context, session: Session, now: datetime, sender:
 
 
 @router.command("帮助", "help", usage="#帮助", summary="看看小棲能做什么")
-def show_help(app: App, sender: Person) -> str:
-    return "\n".join([replies.HELP_HEADER, *app.router.help_lines(sender.role)])
+def show_help(router: Router, sender: Person) -> str:
+    return "\n".join([replies.HELP_HEADER, *router.help_lines(sender.role)])
 
 
 def _period_start(now: datetime, word: str) -> datetime:
@@ -116,9 +113,13 @@ def _period_start(now: datetime, word: str) -> datetime:
     guard=Guard(Verb.SEE),
 )
 def stats(
-    app: App, session: Session, now: datetime, args: str, sender: Person, group: ChatGroup | None
+    access: Access,
+    session: Session,
+    now: datetime,
+    sender: Person,
+    group: ChatGroup | None,
+    words: Words = NO_WORDS,
 ) -> str:
-    words = args.split()
     periods = [w for w in words if w in PERIODS]
     places = [w for w in words if w not in PERIODS]
     if len(periods) > 1 or len(places) > 1:
@@ -136,9 +137,12 @@ def stats(
         (ScopeKind.GROUP, group_id) if group_id else (ScopeKind.COMMUNITY, community_id or "")
         if community_id else (ScopeKind.DISTRICT, "")
     )  # fmt: skip
-    if not app.access.may(session, sender, Verb.SEE, place):
+    if not access.may(session, sender, Verb.SEE, place):
         raise Refused(f"{scope}的统计不在您负责的范围内，您可以看本群或本社区的。")
-    figures = activity(session, _period_start(now, word), now, group_id=group_id, community_id=community_id)
+    since = _period_start(now, word)
+    if word == "本月":  # the calendar month, as the console and the monthly report count it
+        since = local(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    figures = activity(session, since, now, group_id=group_id, community_id=community_id)
     if figures.messages == 0 and figures.new_members == 0:
         text = f"{scope}{word}还没有消息。"
     else:
@@ -147,6 +151,11 @@ def stats(
         text += f"，新入群 {figures.new_members} 人。" if figures.new_members else "。"
         if figures.topics:
             text += "热门话题：" + "、".join(f"{topic} {count}" for topic, count in figures.topics) + "。"
+    if (filed := figures.filed).filed:
+        text += (
+            f"{word}新工单 {filed.filed} 件，办结率 {rate_text(filed.resolution_rate)}，"
+            f"满意率 {rate_text(filed.satisfaction_rate)}。"
+        )
     if figures.open_tickets:
         overdue = f"，其中超期 {figures.overdue_tickets} 件" if figures.overdue_tickets else ""
         text += f"未办结工单 {figures.open_tickets} 件{overdue}。"
@@ -215,8 +224,8 @@ def group_info(session: Session, group: ChatGroup | None) -> str:
     summary="还有多少消息在排队等着发出",
     roles=STAFF_ROLES,
 )
-def send_queue(app: App, session: Session, now: datetime) -> str:
-    return describe_backlog(backlog(session, now), now, app.settings.send_limits.per_minute)
+def send_queue(settings: Settings, session: Session, now: datetime) -> str:
+    return describe_backlog(backlog(session, now), now, settings.send_limits.per_minute)
 
 
 def describe_backlog(accounts: list[Backlog], now: datetime, per_minute: int) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from access.policy import Verb
-from bot.router import SILENT, Context, Guard, Router, UsageError, _Silent
+from access.policy import Access, Verb
+from bot.args import NO_TEXT, RecordNo, Text, UsageError, words
+from bot.router import SILENT, Context, Guard, Router, _Silent
 from consult import receipts, service, texts, wording
 from consult.jobs import ConsultationJob
 from consult.models import Consultation, ConsultState
@@ -18,10 +18,8 @@ from core.events import Incoming, MessageKind, Outgoing
 from groups.models import ChatGroup, Person, person_label
 from groups.people import resolve_person
 from groups.scope import ScopeKind, resolve_scope
+from tickets.desk import Desk
 from tickets.service import open_task
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 router = Router()
 
@@ -34,24 +32,15 @@ OPEN_USAGE = (
 _SHORT = re.compile(r"^[#＃]?\s*(改票|查票|意见)(?:\s*[:：]\s*|\s+|(?=\d))(.+)$", re.DOTALL)
 
 
-def _job(app: App) -> ConsultationJob:
-    for job in app.jobs:
-        if isinstance(job, ConsultationJob):
-            return job
-    raise ConsultError("议事功能没有启用。")
-
-
 @router.command(
     "发起议事", "consult", usage=OPEN_USAGE, summary="发起社区议事（讨论和投票）", guard=Guard(Verb.ORGANISE)
 )
 def open_consultation(
-    app: App, session: Session, now: datetime, sender: Person, group: ChatGroup | None, args: str
+    access: Access, session: Session, now: datetime, sender: Person, group: ChatGroup | None, form: Text
 ) -> list[Outgoing]:
-    if not args.strip():
-        raise UsageError("")
-    spec = service.parse_open(args, now)
+    spec = service.parse_open(form, now)
     scope = resolve_scope(session, spec.scope, sender, group)
-    app.access.check(session, sender, Verb.ORGANISE, scope, "发起议事")
+    access.check(session, sender, Verb.ORGANISE, scope, "发起议事")
     consultation, announce = service.open_consultation(session, now, sender, group, spec)
     stage = "先讨论" if consultation.state is ConsultState.DISCUSSING else "投票已开始"
     where = f"{len(announce)} 个群" if consultation.scope_kind is not ScopeKind.GROUP else "本群"
@@ -67,12 +56,11 @@ def open_consultation(
     summary="讨论结束后开始投票",
     guard=Guard(Verb.ORGANISE, service.get_consultation),
 )
-def start_voting(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
-    number, _, rest = args.strip().partition(" ")
-    if not number:
-        raise UsageError("")
+def start_voting(
+    session: Session, now: datetime, sender: Person, number: RecordNo, choices: Text = NO_TEXT
+) -> list[Outgoing]:
     consultation = service.get_consultation(session, number)
-    rest = re.sub(r"^\s*选项\s*[:：]", "", rest.strip())
+    rest = re.sub(r"^\s*选项\s*[:：]", "", choices)
     options = service.split_options(rest) if rest else None
     if options is not None and len(options) < 2:
         raise ConsultError("至少要有两个选项。")
@@ -90,29 +78,31 @@ def start_voting(session: Session, now: datetime, sender: Person, args: str) -> 
     summary="把讨论意见整理后发到群里",
     guard=Guard(Verb.ORGANISE, service.get_consultation),
 )
-def summarise(app: App, session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
-    if not args.strip():
-        raise UsageError("")
-    consultation = service.get_consultation(session, args)
+def summarise(
+    consultations: ConsultationJob | None, session: Session, now: datetime, sender: Person, number: RecordNo
+) -> list[Outgoing]:
+    consultation = service.get_consultation(session, number)
     if consultation.state is not ConsultState.DISCUSSING:
         raise ConsultError(f"{consultation.number}号议事不在讨论阶段。")
-    out = _job(app).post_summary(session, consultation, now)
+    if consultations is None:
+        raise ConsultError("议事功能没有启用。")
+    out = consultations.post_summary(session, consultation, now)
     if consultation.opened_by != sender.id:  # the organiser hears of it; so does whoever sent it
         out.append(Outgoing(f"{consultation.number}号议事的讨论小结已发到群里。", to_id=sender.id))
     return out
 
 
 @router.command("议事", "consultations", usage="#议事 [议事号]", summary="查看正在进行的议事和投票情况")
-def show(app: App, session: Session, sender: Person, group: ChatGroup | None, args: str) -> str:
-    if args.strip():
-        consultation = service.get_consultation(session, args)
-        return _status(session, consultation, sender, app.access.may(session, sender, Verb.SEE, consultation))
+def show(
+    access: Access, session: Session, sender: Person, group: ChatGroup | None, number: RecordNo | None = None
+) -> str:
+    if number is not None:
+        consultation = service.get_consultation(session, number)
+        return _status(session, consultation, sender, access.may(session, sender, Verb.SEE, consultation))
     open_ones = service.open_votes_for(session, sender, group.id if group else None)
     if not open_ones:
         return texts.NO_OPEN_VOTE
-    return "\n".join(
-        _status(session, c, sender, app.access.may(session, sender, Verb.SEE, c)) for c in open_ones
-    )
+    return "\n".join(_status(session, c, sender, access.may(session, sender, Verb.SEE, c)) for c in open_ones)
 
 
 def _status(session: Session, c: Consultation, sender: Person, staff_view: bool) -> str:
@@ -140,6 +130,10 @@ def _status(session: Session, c: Consultation, sender: Person, staff_view: bool)
     return line
 
 
+# "负责人：周敏", "截止：12月10日 18:00": each runs to the end of its line or to the next field
+_FIELD = re.compile(r"(负责人|截止)\s*[:：]\s*(.*?)\s*(?=负责人\s*[:：]|截止\s*[:：]|$)", re.MULTILINE)
+
+
 @router.command(
     "议事落实",
     "followup",
@@ -148,30 +142,32 @@ def _status(session: Session, c: Consultation, sender: Person, staff_view: bool)
     guard=Guard(Verb.ORGANISE, service.get_consultation),
 )
 def follow_up(
-    app: App, session: Session, now: datetime, message: Incoming, sender: Person, args: str
+    desk: Desk,
+    session: Session,
+    now: datetime,
+    message: Incoming,
+    sender: Person,
+    number: RecordNo,
+    rest: Text,
 ) -> list[Outgoing]:
-    number, _, rest = args.strip().partition(" ")
-    if not number or not rest.strip():
-        raise UsageError("")
+    """`rest` is a free form: the task, 负责人：某人, 截止：12月10日."""
     consultation = service.get_consultation(session, number)
     if consultation.state is not ConsultState.CLOSED or not consultation.passed:
         raise ConsultError(f"{consultation.number}号议事还没有通过的决定，不能开落实工单。")
+    fields = dict(_FIELD.findall(rest))
     handler = None
-    if found := re.search(r"负责人\s*[:：]\s*([@＠]?\S+)", rest):
-        handler = resolve_person(session, found[1], near=sender.community_id, mentions=message.mentions)
-    deadline = (
-        service.parse_when(found[1], now, whole_day=True)
-        if (found := re.search(r"截止\s*[:：]\s*(\S+)", rest))
-        else None
-    )
-    task = re.sub(r"\s*(负责人|截止)\s*[:：]\s*\S+", "", rest).strip()
+    if who := fields.get("负责人", "").strip():
+        handler = resolve_person(session, who, near=sender.community_id, mentions=message.mentions)
+    due = fields.get("截止", "").strip()
+    deadline = service.parse_when(due, now, whole_day=True) if due else None
+    task = _FIELD.sub("", rest).strip()
     if not task:
         raise UsageError("请写上要做的事。")
     community_id = (
         consultation.scope_id if consultation.scope_kind is ScopeKind.COMMUNITY else sender.community_id
     )
     filed = open_task(
-        app.desk, session, now=now, organiser=sender, community_id=community_id, message_id=message.message_id,
+        desk, session, now=now, organiser=sender, community_id=community_id, message_id=message.message_id,
         text=task, category="其他", handler=handler, deadline=deadline,
     )  # fmt: skip
     ticket = filed.ticket
@@ -184,59 +180,59 @@ def follow_up(
         deadline=texts.when(ticket.deadline),
     )
     posts = [Outgoing(news, group_id=g) for g in service.groups_of(session, consultation)]
-    return [*posts, *filed.notices]
+    # the organiser is staff: a plain word that it is done, not the resident's "收到！您反映的…"
+    others = [o for o in filed.notices if sender.id not in (o.to_id, *o.mentions)]
+    done = texts.FOLLOW_UP_FILED.format(
+        number=consultation.number, ticket=ticket.number, handler=who, deadline=texts.when(ticket.deadline)
+    )
+    return [*posts, *others, Outgoing(done, to_id=sender.id)]
 
 
 # --- residents: 投票 / 改票 / 查票 / 意见 ----------------------------------------------------------
 
 
 @router.command("投票", "vote", usage="投票 选项号（例如：投票 1）", summary="在议事投票里投票", listed=False)
-def vote_command(ctx: Context, args: str) -> list[Outgoing]:
-    return _vote(ctx, f"投票 {args}") or [_private(ctx, texts.NO_OPEN_VOTE)]
+def vote_command(ctx: Context, said: Text = NO_TEXT) -> list[Outgoing]:
+    """What follows 投票 is read as any wording of a vote is (consult/wording.py)."""
+    return _vote(ctx, f"投票 {said}") or [_private(ctx, texts.NO_OPEN_VOTE)]
 
 
 @router.command("改票", usage="改票 回执码 选项号（私聊小棲）", summary="改不记名投票的票", listed=False)
-def change_command(ctx: Context, args: str) -> list[Outgoing]:
-    if (vote := _vote(ctx, f"改票 {args}")) is not None:
+def change_command(ctx: Context, said: Text = NO_TEXT) -> list[Outgoing]:
+    if (vote := _vote(ctx, f"改票 {said}")) is not None:
         return vote  # "改票 2" on an open ballot is a vote
-    return _change_secret(ctx, args)
+    return _change_secret(ctx, said)
 
 
-def _change_secret(ctx: Context, args: str) -> list[Outgoing]:
-    code, _, word = args.strip().rpartition(" ")
-    if not code or not word:
+def _change_secret(ctx: Context, said: str) -> list[Outgoing]:
+    """'ABCD-EFGH 2': a receipt code (which may be written with spaces) and the new choice last."""
+    *code, choice = words(said) or [""]
+    if not code:
         raise UsageError("")
-    return [service.change_secret_vote(ctx.session, ctx.now, ctx.sender, code, word)]
+    return [service.change_secret_vote(ctx.session, ctx.now, ctx.sender, " ".join(code), choice)]
 
 
 @router.command("查票", usage="查票 回执码", summary="用回执码核对自己的不记名投票", listed=False)
-def check_command(ctx: Context, args: str) -> list[Outgoing]:
-    if not args.strip():
-        raise UsageError("")
-    return [service.check_receipt(ctx.session, ctx.now, ctx.sender, args)]
+def check_command(ctx: Context, code: Text) -> list[Outgoing]:
+    return [service.check_receipt(ctx.session, ctx.now, ctx.sender, code)]
 
 
 @router.command("意见", usage="意见 您的想法", summary="在议事讨论时说说您的想法", listed=False)
-def opinion_command(ctx: Context, args: str) -> list[Outgoing]:
-    answer = _opinion(ctx, args)
+def opinion_command(ctx: Context, opinion: Text = NO_TEXT) -> list[Outgoing]:
+    answer = _opinion(ctx, opinion)
     if answer is None:
         return [ctx.reply("现在没有在讨论的议事。")]
     return [] if isinstance(answer, _Silent) else answer
 
 
-def _idle(ctx: Context) -> bool:
-    text = ctx.message.text
-    return _SHORT.match(text.strip()) is None and not wording.may_be_vote(text)
-
-
-@router.on_message(kinds=(MessageKind.TEXT,), idle=_idle)
+@router.on_message(kinds=(MessageKind.TEXT,))
 def short_forms(ctx: Context) -> list[Outgoing] | _Silent | None:
     """Votes in any wording (consult/wording.py) and '意见 …', '改票 …', '查票 …' typed as plain messages;
     anything else is left to the other handlers."""
-    if _idle(ctx):
-        return None
     text = ctx.message.text.strip()
     matched = _SHORT.match(text)
+    if matched is None and not wording.may_be_vote(ctx.message.text):
+        return None
     if matched is not None and matched[1] == "意见" and (opinion := _opinion(ctx, matched[2].strip())):
         return opinion
     if (vote := _vote(ctx, text)) is not None:
@@ -246,7 +242,7 @@ def short_forms(ctx: Context) -> list[Outgoing] | _Silent | None:
     try:
         if matched[1] == "改票":
             return _change_secret(ctx, matched[2].strip())
-        return check_command(ctx, matched[2].strip())
+        return [service.check_receipt(ctx.session, ctx.now, ctx.sender, matched[2].strip())]
     except UsageError:
         return None
 
@@ -281,7 +277,9 @@ def _vote(ctx: Context, text: str) -> list[Outgoing] | None:
     except ConsultError as refusal:
         return [_private(ctx, str(refusal))]
     if result.new:
-        receipts.note_vote(session, ctx.now, chosen, sender, group_id, ctx.app.noise.vote_receipt_minutes)
+        receipts.note_vote(
+            session, ctx.now, chosen, sender, group_id, ctx.services.noise.vote_receipt_minutes
+        )
     if not chosen.secret and wording.worth_keeping(said.comment):
         service.add_opinion(session, chosen, sender, group_id, ctx.message.message_id, said.comment, ctx.now)
     out = list(result.messages)

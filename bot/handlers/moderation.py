@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from access.policy import Verb
-from bot.router import SILENT, Context, Guard, Router, UsageError, _Silent, first_word
+from access.policy import Access, Verb
+from bot.args import NO_TEXT, RecordNo, Text, Word, Words
+from bot.router import SILENT, Context, Guard, Router, _Silent
 from core.clock import local
 from core.events import Incoming, Outgoing
-from groups.messages import MAX_STORED_CHARS, Message, MessageKind
+from groups.messages import MAX_STORED_CHARS, MessageKind
 from groups.models import Person
+from groups.noise import NoiseBudget
 from groups.people import Want, resolve_person
 from moderation import service
 from moderation.models import CaseState
-
-if TYPE_CHECKING:
-    from bot.app import App
+from nlp.labels import ADVERT
 
 router = Router()
 STATE_WORDS = {
@@ -28,37 +27,32 @@ STATE_WORDS = {
     CaseState.WITHDRAWN: "已撤销",
     CaseState.UPHELD: "已维持",
 }
+REMOVE_WORDS = ("移除", "删除", "取消")
 
 
-def _warning_reason(ctx: Context, raw_text: str, *, noted: bool) -> str | None:
+def _warning_reason(ctx: Context, raw_text: str) -> str | None:
     """Why this group message needs a warning (None: it needs none, or the sender is exempt)."""
     group, labels = ctx.group, ctx.labels
     if group is None or not raw_text.strip() or service.is_exempt(ctx.session, ctx.sender):
         return None
     kind = ctx.message.kind
     if labels is None and kind is not MessageKind.TEXT:
-        labels = ctx.app.classify([raw_text])[0]  # a link card's or mini-program's title
-    ad = labels.scores.get("intent", {}).get("广告", 0.0) if labels is not None else 0.0
-    return service.reason_for(ctx.session, ctx.sender.id, kind, raw_text, ad, ctx.now, noted=noted)
+        labels = ctx.services.classify([raw_text])[0]  # a link card's or mini-program's title
+    ad = labels.scores.get("intent", {}).get(ADVERT, 0.0) if labels is not None else 0.0
+    # noted: the pipeline counts a text among the sender's posts before any handler sees it
+    return service.reason_for(ctx.session, ctx.sender.id, kind, raw_text, ad, ctx.now, noted=True)
 
 
-def _idle(ctx: Context) -> bool:
-    """Nothing to warn about (a message not yet stored: not yet counted among the sender's posts)."""
-    if ctx.labels is None and ctx.message.kind is MessageKind.TEXT:
-        return False
-    return _warning_reason(ctx, ctx.message.text[:MAX_STORED_CHARS], noted=False) is None
-
-
-@router.on_message(kinds=(MessageKind.TEXT, MessageKind.LINK, MessageKind.MINIPROGRAM), idle=_idle)
+@router.on_message(kinds=(MessageKind.TEXT, MessageKind.LINK, MessageKind.MINIPROGRAM))
 def screen(
-    ctx: Context, session: Session, now: datetime, sender: Person, record: Message
+    ctx: Context, session: Session, now: datetime, sender: Person, noise: NoiseBudget
 ) -> list[Outgoing] | _Silent | None:
     """Warn about advertising before anything else sees the message (it is never a petition)."""
-    reason = _warning_reason(ctx, record.raw_text, noted=True)
-    if reason is None or ctx.group is None:
+    reason = _warning_reason(ctx, ctx.message.text[:MAX_STORED_CHARS])  # the stored raw_text
+    if reason is None or ctx.group is None or ctx.record is None:
         return None
-    in_group = ctx.app.noise.said_in_group("ad_warning")
-    return service.warn(session, now, sender, ctx.group, record, reason, in_group=in_group) or SILENT
+    in_group = noise.said_in_group("ad_warning")
+    return service.warn(session, now, sender, ctx.group, ctx.record, reason, in_group=in_group) or SILENT
 
 
 @router.command(
@@ -67,10 +61,9 @@ def screen(
     usage="申诉 提醒编号 理由（例如：申诉 3 我发的是社区活动）",
     summary="觉得被误当成广告时申诉",
 )
-def appeal(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
-    number, why = first_word(args)
-    if not number:
-        raise UsageError("")
+def appeal(
+    session: Session, now: datetime, sender: Person, number: RecordNo, why: Text = NO_TEXT
+) -> list[Outgoing]:
     return service.appeal(session, now, sender, number, why)
 
 
@@ -81,11 +74,10 @@ def appeal(session: Session, now: datetime, sender: Person, args: str) -> list[O
     summary="决定怎么处理被提醒的广告或申诉",
     guard=Guard(Verb.MODERATE, service.get_case),
 )
-def decide(session: Session, now: datetime, sender: Person, args: str) -> list[Outgoing]:
-    parts = args.split(None, 2)
-    if len(parts) < 2:
-        raise UsageError("")
-    return service.decide(session, now, sender, parts[0], parts[1], parts[2] if len(parts) > 2 else "")
+def decide(
+    session: Session, now: datetime, sender: Person, number: RecordNo, decision: Word, note: Text = NO_TEXT
+) -> list[Outgoing]:
+    return service.decide(session, now, sender, number, decision, note)
 
 
 @router.command(
@@ -95,24 +87,24 @@ def decide(session: Session, now: datetime, sender: Person, args: str) -> list[O
     summary="允许某个账号发链接和通知",
     guard=Guard(Verb.MODERATE),
 )
-def allow(app: App, session: Session, now: datetime, message: Incoming, sender: Person, args: str) -> str:
-    words = args.split()
-    if not words:
-        raise UsageError("")
-    remove = words[-1] in ("移除", "删除", "取消")
+def allow(
+    access: Access, session: Session, now: datetime, message: Incoming, sender: Person, words: Words
+) -> str:
+    """The words name someone (a nickname may hold a space), and may end in 移除."""
+    remove = words[-1] in REMOVE_WORDS
     name = " ".join(words[:-1] if remove else words)
     person = resolve_person(
         session, name, near=sender.community_id, want=Want.ANYONE, mentions=message.mentions, partial=True
     )
-    app.access.check(session, sender, Verb.MODERATE, person, "加白名单")
+    access.check(session, sender, Verb.MODERATE, person, "加白名单")
     return service.exempt(session, now, sender, person, remove)
 
 
 @router.command(
     "违规记录", "cases", usage="#违规记录", summary="最近的广告提醒和处理情况", guard=Guard(Verb.MODERATE)
 )
-def cases(app: App, session: Session, sender: Person) -> str:
-    rows = service.recent_cases(session, app.access.communities(session, sender))
+def cases(access: Access, session: Session, sender: Person) -> str:
+    rows = service.recent_cases(session, access.communities(session, sender))
     if not rows:
         return "最近没有广告提醒。"
     lines = [

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from access.policy import Verb
+from access.policy import Access, Verb
+from bot.args import RecordNo, Text
 from bot.router import Guard, Router, UsageError
 from groups.models import ChatGroup, Person
 from groups.scope import resolve_scope
 from notices import service
 from notices.models import Repeat
 from notices.service import NoticeError
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 router = Router()
 
@@ -29,12 +26,12 @@ router = Router()
     guard=Guard(Verb.SEND),
 )
 def send_notice(
-    app: App, session: Session, now: datetime, sender: Person, group: ChatGroup | None, args: str
+    access: Access, session: Session, now: datetime, sender: Person, group: ChatGroup | None, form: Text
 ) -> str:
     try:
-        scope = resolve_scope(session, service.parse_notice(args).scope, sender, group, district=True)
-        app.access.check(session, sender, Verb.SEND, scope, "发通知")
-        notice, groups = service.create_notice(session, now, sender, group, args)
+        scope = resolve_scope(session, service.parse_notice(form).scope, sender, group, district=True)
+        access.check(session, sender, Verb.SEND, scope, "发通知")
+        notice, groups = service.create_notice(session, now, sender, group, form)
     except NoticeError as error:
         if not str(error):
             raise UsageError("") from None
@@ -57,18 +54,16 @@ def send_notice(
     summary="取消定时或每周的通知",
     guard=Guard(Verb.SEND, service.get_notice, "取消"),
 )
-def cancel_notice(session: Session, now: datetime, sender: Person, args: str) -> str:
-    if not args.strip():
-        raise UsageError("")
-    return service.cancel(session, now, sender, args)
+def cancel_notice(session: Session, now: datetime, sender: Person, number: RecordNo) -> str:
+    return service.cancel(session, now, sender, number)
 
 
 @router.command(
     "通知列表", "notices", usage="#通知列表", summary="还要发送的定时和每周通知", guard=Guard(Verb.SEND)
 )
-def list_notices(app: App, session: Session, sender: Person) -> str:
+def list_notices(access: Access, session: Session, sender: Person) -> str:
     every = service.active_notices(session, None)
-    notices = [n for n in every if n.author_id == sender.id or app.access.may(session, sender, Verb.SEND, n)]
+    notices = [n for n in every if n.author_id == sender.id or access.may(session, sender, Verb.SEND, n)]
     if not notices:
         return "没有待发的定时通知。"
     lines = [f"{n.id}号 {service.describe(n)} → {n.scope_name}：{n.text[:20]}" for n in notices]

@@ -312,7 +312,7 @@ class WechatyTransport:
             if self._bot is None:
                 return
             try:
-                due = await asyncio.to_thread(self.app.deliver, datetime.now(self.tz))
+                due = await asyncio.to_thread(self.app.delivery.deliver, datetime.now(self.tz))
             except Exception:
                 log.exception("taking messages from the send queue failed")
                 return

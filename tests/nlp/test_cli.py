@@ -54,6 +54,7 @@ def _tiny_csv(path: Path) -> None:
         writer.writerows(rows)
 
 
+@pytest.mark.slow
 def test_train_then_eval_round_trip(env: None, tmp_path: Path) -> None:
     data = tmp_path / "tiny.csv"
     _tiny_csv(data)
@@ -103,6 +104,7 @@ def test_train_then_eval_round_trip(env: None, tmp_path: Path) -> None:
     assert {"accuracy", "macro_f1"} <= set(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
+@pytest.mark.slow
 def test_classify_with_single_head_model_falls_back(env: None, tmp_path: Path) -> None:
     data = tmp_path / "tiny.csv"
     _tiny_csv(data)

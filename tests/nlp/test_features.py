@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from nlp.features import fast_transform, text_features
 from nlp.nblr import NBLogisticRegression
@@ -36,6 +37,7 @@ def test_nblr_folded_scores_match_explicit_scaling() -> None:
     assert np.allclose(proba.sum(axis=1), 1.0)
 
 
+@pytest.mark.slow
 def test_packed_ngram_counting_matches_sklearn_on_seed_messages(data_dir: Path, cache_dir: Path) -> None:
     from nlp import normalize
     from nlp.corpus import csv_files, read_csvs

@@ -85,6 +85,7 @@ def test_batch_equals_single(classifier: MessageClassifier) -> None:
         assert single.scores["intent"] == pytest.approx(dict(labels.scores["intent"]))
 
 
+@pytest.mark.slow  # builds the default model a second time
 def test_default_model_is_deterministic(
     data_dir: Path, tmp_path: Path, classifier: MessageClassifier
 ) -> None:
@@ -105,6 +106,7 @@ def test_default_model_is_cached(data_dir: Path, cache_dir: Path, classifier: Me
     assert len(list((cache_dir / "nlp").glob("default-*/manifest.json"))) == 1
 
 
+@pytest.mark.slow
 def test_save_load_and_fallback_for_missing_heads(classifier: MessageClassifier, tmp_path: Path) -> None:
     only_sentiment = MessageClassifier(
         {"sentiment": classifier.heads["sentiment"]}, classifier.segmenter, classifier.manifest

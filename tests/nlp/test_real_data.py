@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from nlp import read_csv, train_model
 
 from .conftest import shared_data
+
+pytestmark = pytest.mark.slow  # trains on whole public corpora: 10-30 s each
 
 # With the joint ensemble (TRAIN_CONFIG, nlp/build.py) bench/nlp_bench.py measures ChnSentiCorp
 # 0.9333 and THUCNews 0.8892. THUCNews meets the target, 0.88, which is its floor; the

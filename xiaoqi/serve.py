@@ -7,13 +7,13 @@ import threading
 import uvicorn
 from sqlmodel import col, select
 
-from bot.app import create_app
 from core.db import make_engine
 from core.settings import Settings
 from groups.models import Person, Role
 from web.console import overview_for, send_code
 from web.context import WebContext
 from web.server import create_web
+from xiaoqi.wiring import create_app
 
 WEB_CONNECTIONS = 24  # twenty people at work at once, and the overview's recount
 COOKIE_HINT = "登录 Cookie 只走 HTTPS 和本机地址；经网络用 http 试用请加 --insecure-http"
