@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--messages", type=int, default=350_000, help="messages in the month (duplicates on top)"
     )
-    parser.add_argument("--db", help="database URL, best a fresh one (default: OUT/xiaoqi.db, new)")
+    parser.add_argument("--db", help="database URL, best a fresh one (default: a new OUT/xiaoqi.db)")
     parser.add_argument("--seed", type=int, default=1, help="the same seed generates the same month")
     parser.add_argument(
         "--out", type=Path, default=Path("xiaoqi-bench"), help="registry, database, log, report"

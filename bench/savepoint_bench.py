@@ -2,7 +2,7 @@
 
 Run from the repo root:  python bench/savepoint_bench.py [--groups 1160] [--rounds 200]
 
-Loads the benchmark district (`xiaoqi bench month`'s registry) into a temporary SQLite database, reads it
+Loads the benchmark district (`bench/month_bench.py`'s registry) into a temporary SQLite database, reads it
 into one session as a replay does, then times an empty savepoint rolled back against one released. The
 replay now releases the savepoint of a refusal that wrote nothing (`App._untouched`).
 """

@@ -9,7 +9,7 @@ call answers in at most 300 ms at the 95th percentile under 20 concurrent users 
 
 1. Seeding (skipped with --reuse): the URL's database names the bench database `<name>_web_bench` (or
    --bench-db), dropped and re-created. It gets a generated district's registry (`plan_district`, as in
-   `xiaoqi bench month`), the messages (COPY; texts, intents and categories from bench/report_bench.py) from
+   `bench/month_bench.py`), the messages (COPY; texts, intents and categories from bench/report_bench.py) from
    the start of the previous month up to now, 100,000 tickets over the last twelve months (denser recently;
    most of them rated, some open, some overdue; routed as the registry says) with their events and reporters
    (the recent ones' source messages are in the message table), a few consultations with votes, a send queue

@@ -190,7 +190,8 @@ class Dispatch:
             answer, failed = [ctx.reply(str(error))], error
         except Exception:
             log.exception("handling message %s failed", incoming.message_id)
-            failed_record = ctx.record
+            # a held message a handler asked for was taken back with the savepoint: stored again
+            failed_record = held.stored() if held is not None else ctx.record
             assert failed_record is not None
             failed_record.failed = True
             answer = [ctx.reply(replies.APOLOGY)] if addressed or turn.parsed is not None else []

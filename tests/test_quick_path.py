@@ -14,6 +14,7 @@ from sqlalchemy import MetaData, create_engine, select
 from sqlmodel import Session, col
 
 from bot.app import App
+from bot.context import Context
 from bot.router import Router
 from bot.simulator import drain, output_record, replay
 from core.db import session_scope
@@ -155,9 +156,11 @@ def test_a_handler_that_fails_in_a_replay_loses_no_message_held_for_bulk_writing
     extra = Router()
 
     @extra.on_message()
-    def breaks_on_purpose(session: Session, message: Incoming) -> None:
+    def breaks_on_purpose(ctx: Context, session: Session, message: Incoming) -> None:
         if message.text == "坏了":
             session.exec(select(Message.id)).all()  # a query: the rows waiting so far are written now
+            assert ctx.record is not None  # asked for: stored now, inside the savepoint about to be undone
+            session.flush()
             raise RuntimeError("a bug in a handler")
 
     app.router.include(extra)
