@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import stat
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,6 @@ from typer.testing import CliRunner
 from bot.app import App
 from core.audit import AuditEntry
 from core.errors import XiaoqiError
-from core.events import Incoming
 from core.outbox import OutboxMessage
 from core.settings import Settings
 from groups.models import ChatGroup, Person
@@ -35,6 +33,7 @@ from xiaoqi.cli import app as cli
 from xiaoqi.wiring import create_app
 
 from .conftest import START
+from .events import said
 
 V2 = "/open311/v2"
 PHONE = "13912345678"
@@ -98,7 +97,7 @@ def _filed(response: httpx.Response) -> str:
 
 def _say(app: App, sender: str, text: str, at: datetime) -> None:
     """A staff member's private command to the bot, as WeChat delivers it."""
-    app.handle(Incoming(message_id=uuid.uuid4().hex, sender_id=sender, text=text, at=at))
+    app.handle(said(text, sender, in_group=None, at=at))
 
 
 def _ids(response: httpx.Response) -> list[str]:
@@ -194,14 +193,7 @@ def test_a_ticket_filed_read_resolved_and_fed(
 def test_a_call_about_a_problem_already_reported_in_a_group_joins_its_ticket(
     app: App, web: WebContext, client: TestClient, key: str
 ) -> None:
-    _say_in_group = Incoming(
-        message_id="m1",
-        sender_id="wxid_r1",
-        text="#反映 5栋电梯又坏了，老人上不了楼",
-        at=START,
-        group_id="g1@chatroom",
-    )
-    app.handle(_say_in_group)
+    app.handle(said("#反映 5栋电梯又坏了，老人上不了楼", id="m1"))
     response = _post(
         client,
         key,
@@ -424,18 +416,14 @@ def test_a_group_added_after_the_names_were_read_is_still_named(
     assert _get(client, hub, "/requests.json").json() == []  # the server has read the registry's names
     with web.session() as session:
         session.add(ChatGroup(id="g9@chatroom", name="幸福新楼群", community_id="c1"))
-    app.handle(
-        Incoming(
-            message_id="m9", sender_id="wxid_r1", text="#反映 新楼门禁坏了", at=START, group_id="g9@chatroom"
-        )
-    )
+    app.handle(said("#反映 新楼门禁坏了", in_group="g9@chatroom", id="m9"))
     (item,) = _get(client, hub, "/requests.json").json()
     assert (item["agency_responsible"], item["address"]) == ("幸福社区", "幸福社区 幸福新楼群")
 
 
 # -- what each system reads -------------------------------------------------------------------------
 def _in_group(app: App, message_id: str, sender: str, text: str, group: str = "g1@chatroom") -> None:
-    app.handle(Incoming(message_id=message_id, sender_id=sender, text=text, at=START, group_id=group))
+    app.handle(said(text, sender, in_group=group, id=message_id))
 
 
 def _fed(client: TestClient, key: str) -> set[str]:

@@ -6,7 +6,6 @@ and reads requests only with a key added by hand, here as an X-API-Key header on
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
@@ -21,12 +20,12 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from bot.app import App
-from core.events import Incoming
 from web.context import WebContext
 from web.keys import create_api_client
 from web.server import create_web
 
 from .conftest import START
+from .events import said
 
 ROOT = "http://testserver/open311/v2"
 NOW = START + timedelta(days=1)  # 2026-11-03 09:00 in Shanghai
@@ -94,7 +93,7 @@ def _refusal(error: pytest.ExceptionInfo[requests.HTTPError]) -> requests.Respon
 
 def _say(app: App, text: str, hours: int) -> None:
     at = NOW + timedelta(hours=hours)
-    app.handle(Incoming(message_id=uuid.uuid4().hex, sender_id="wxid_sg", text=text, at=at))
+    app.handle(said(text, "wxid_sg", in_group=None, at=at))
 
 
 def test_the_services_read_without_a_key(connect: Callable[[str | None], requests.Session]) -> None:

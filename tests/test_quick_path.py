@@ -28,6 +28,8 @@ from sim.month import MONTH_END, Material, MonthTraffic
 from xiaoqi.demo_staff import DemoPeople
 from xiaoqi.wiring import Mode, create_app
 
+from . import events
+
 SCENES = Settings().data_dir / "demo" / "scenes.yaml"
 GROUPS, MESSAGES, SEED = 24, 2500, 11
 
@@ -74,13 +76,13 @@ def _repeats(plan: DistrictPlan) -> list[Incoming]:
         (chatty, "出一辆九成新的儿童自行车，需要的邻居找我！"),
     ]
     return [
-        Incoming(
-            f"repeat-{n}",
-            who.id,
+        events.said(
             text,
-            start + timedelta(minutes=7 * n),
-            group_id=group.id,
-            sender_name=who.name,
+            who.id,
+            in_group=group.id,
+            at=start + timedelta(minutes=7 * n),
+            id=f"repeat-{n}",
+            name=who.name,
         )
         for n, (who, text) in enumerate(said)
     ]
@@ -167,17 +169,17 @@ def test_a_handler_that_fails_in_a_replay_loses_no_message_held_for_bulk_writing
     replay_app = app.with_mode(Mode.ALONE)
     start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
     texts = ["今天天气不错", "[图片]", "是啊", "坏了", "大家早"]
-    events = [
-        Incoming(
-            f"held-{n}", "wxid_r1", text, start + timedelta(minutes=n), group_id="g1@chatroom",
+    arriving = [
+        events.said(
+            text, at=start + timedelta(minutes=n), id=f"held-{n}",
             kind=MessageKind.IMAGE if text == "[图片]" else MessageKind.TEXT,
         )
         for n, text in enumerate(texts)
     ]  # fmt: skip
     chat = Labels("闲聊", "无", "中性")  # as a replay classifies ahead; the photo has no labels
     with replay_app.batch():
-        replay_app.replay.expect([e.message_id for e in events])
-        answers = [replay_app.handle(e, None if e.kind is MessageKind.IMAGE else chat) for e in events]
+        replay_app.replay.expect([e.message_id for e in arriving])
+        answers = [replay_app.handle(e, None if e.kind is MessageKind.IMAGE else chat) for e in arriving]
     assert answers == [[], [], [], [], []]  # not addressed to the bot: nothing said, even on failure
     with session_scope(app.engine) as session:
         stored = session.scalars(select(Message).where(col(Message.platform_id).like("held-%"))).all()

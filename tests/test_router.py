@@ -21,12 +21,13 @@ from bot.transport.memory import MemoryTransport
 from core.audit import AuditEntry
 from core.db import session_scope
 from core.errors import XiaoqiError
-from core.events import Incoming, MessageKind, Outgoing
+from core.events import MessageKind, Outgoing
 from groups.messages import Message
 from groups.models import Person
 from tickets.models import Ticket, TicketEvent, TicketState
 
 from .conftest import START
+from .events import said, when
 from .simulate import say, simulate, to
 
 
@@ -127,14 +128,14 @@ def test_a_refusal_in_a_replay_undoes_what_it_wrote_and_only_then_rolls_back(app
     def count(_session: Session, transaction: object) -> None:
         rollbacks.append(transaction)
 
-    said = [
-        Incoming(f"refuse-{n}", "wxid_r1", text, START + timedelta(minutes=n), group_id="g1@chatroom")
+    arriving = [
+        said(text, at=when(minutes=n), id=f"refuse-{n}")
         for n, text in enumerate(["#看看", "#改名 小王", "#看看"])
     ]
     seen: list[Outgoing] = []
     event.listen(Session, "after_soft_rollback", count)
     try:
-        replay(app, said, seen.extend)
+        replay(app, arriving, seen.extend)
     finally:
         event.remove(Session, "after_soft_rollback", count)
     assert [out.text for out in seen] == ["现在不能看。", "改名没有成功。", "现在不能看。"]
@@ -190,7 +191,7 @@ def test_a_refused_staff_command_keeps_its_audit_line_when_its_writes_are_undone
 
     app.router.include(extra)
     seen: list[Outgoing] = []
-    replay(app, [Incoming("rename-1", "wxid_sg", "#改名 小王", START, group_id="g1@chatroom")], seen.extend)
+    replay(app, [said("#改名 小王", "wxid_sg", id="rename-1")], seen.extend)
     assert [out.text for out in seen] == ["这个名字不能用。"]
     with session_scope(app.engine) as session:
         assert session.get(Person, "wxid_sg").name != "小王"  # type: ignore[union-attr]
@@ -290,7 +291,7 @@ def test_every_handler_declares_only_what_the_router_gives(app: App) -> None:
     with session_scope(app.engine) as session:
         sender = session.get(Person, "wxid_r1")
         assert sender is not None
-        ctx = Context(app.services, session, START, Incoming("x", "wxid_r1", "", START), sender, None)
+        ctx = Context(app.services, session, START, said("", in_group=None), sender, None)
         assert set(ctx.provided()) | {"record", "faq"} == INJECTED
     with pytest.raises(TypeError, match=r"ctx\.record"):
         Router().on_message()(lambda record: None)
