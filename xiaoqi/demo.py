@@ -252,7 +252,7 @@ def run_demo(settings: Settings, out: Path, console: Console | None = None) -> N
     from web.context import WebContext
     from xiaoqi.serve import demo_sign_in
 
-    sign_in = demo_sign_in(WebContext(create_app(settings, engine=app.engine, jobs=[])))
+    sign_in = demo_sign_in(WebContext(create_app(settings, Mode.CONSOLE, engine=app.engine, jobs=[])))
     console.print(
         f"工作人员控制台：运行 xiaoqi serve --db sqlite:///{db_path} --demo ，再打开 http://127.0.0.1:8000/ ；"
         f"{sign_in or ''}",

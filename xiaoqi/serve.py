@@ -13,7 +13,7 @@ from groups.models import Person, Role
 from web.console import overview_for, send_code
 from web.context import WebContext
 from web.server import create_web
-from xiaoqi.wiring import create_app
+from xiaoqi.wiring import Mode, create_app
 
 WEB_CONNECTIONS = 24  # twenty people at work at once, and the overview's recount
 COOKIE_HINT = "登录 Cookie 只走 HTTPS 和本机地址；经网络用 http 试用请加 --insecure-http"
@@ -34,9 +34,8 @@ def demo_sign_in(web: WebContext) -> str | None:
 
 def serve(settings: Settings, host: str, port: int, *, demo: bool, insecure_http: bool) -> None:
     # the bot process runs the jobs and sends; each of the server's busy threads holds a connection
-    app = create_app(
-        settings, engine=make_engine(settings.database_url, connections=WEB_CONNECTIONS), jobs=[]
-    )
+    engine = make_engine(settings.database_url, connections=WEB_CONNECTIONS)
+    app = create_app(settings, Mode.CONSOLE, engine=engine, jobs=[])
     web = WebContext(app, demo=demo, secure_cookies=not insecure_http)
     api = create_web(web)
     # the district's overview is counted before the first big screen asks for it
