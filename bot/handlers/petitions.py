@@ -141,7 +141,7 @@ def intake(
     )
     decision = decide(reading, talk, policy, now)
     log.debug("intake %s: %s (%s)", message.message_id, decision.action.value, decision.reason)
-    return act(ctx, desk, session, now, message, sender, group, reading, decision)
+    return act(ctx, reading, decision)
 
 
 def _danger(text: str, intent: str | None) -> dict[str, Any]:
